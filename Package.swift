@@ -36,10 +36,13 @@ let package = Package(
             name: "COpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"]), .brew(["openssl"])]),
 
-        .target(name: "TollgateCore", swiftSettings: swiftSettings),
+        .target(
+            name: "TollgateCore",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings),
         .target(
             name: "TollgateScreening",
-            dependencies: ["CPCRE2", "TollgateCore"],
+            dependencies: ["CPCRE2", "TollgateCore", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings),
         .target(
             name: "TollgateStore",
@@ -84,7 +87,7 @@ let package = Package(
             name: "TollgateScreeningTests", dependencies: ["TollgateScreening"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "TollgateStoreTests", dependencies: ["TollgateStore", "TollgateCore"],
+            name: "TollgateStoreTests", dependencies: ["TollgateStore", "TollgateCore", "CHiredis"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "TollgateUpstreamTests", dependencies: ["TollgateUpstream", "TollgateCore"],
