@@ -1,0 +1,20 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import TollgateCore
+
+/// Reads a request body with the policy's size limit, refusing early on a declared length.
+enum BodyReader {
+    static func read(_ request: Request, limit: Int) async throws -> [UInt8] {
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
+            throw GatewayError.bodyTooLarge(limit: limit)
+        }
+        var request = request
+        do {
+            var buffer = try await request.collectBody(upTo: limit)
+            return buffer.readBytes(length: buffer.readableBytes) ?? []
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw GatewayError.bodyTooLarge(limit: limit)
+        }
+    }
+}

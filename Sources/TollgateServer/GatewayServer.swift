@@ -1,0 +1,115 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTLS
+import NIOSSL
+import Logging
+import NIOCore
+import ServiceLifecycle
+import TollgateCore
+import TollgateUpstream
+
+/// Everything `tollgate serve` can be told, after flags, environment and defaults merge.
+public struct GatewayConfiguration: Sendable {
+    public var policyPath: String
+    public var host: String
+    public var port: Int
+    public var dataDirectory: String
+    public var redisURL: String?
+    public var adminToken: String?
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
+    public var upstreamThreads: Int
+
+    public init(
+        policyPath: String, host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "./data",
+        redisURL: String? = nil, adminToken: String? = nil, tlsCertificatePath: String? = nil, tlsKeyPath: String? = nil,
+        upstreamThreads: Int = 1
+    ) {
+        self.policyPath = policyPath
+        self.host = host
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.redisURL = redisURL
+        self.adminToken = adminToken
+        self.tlsCertificatePath = tlsCertificatePath
+        self.tlsKeyPath = tlsKeyPath
+        self.upstreamThreads = upstreamThreads
+    }
+}
+
+/// Builds the gateway application: loads the policy, wires stages and routes.
+public struct GatewayServer: Sendable {
+    public let configuration: GatewayConfiguration
+    let holder: PolicyHolder
+    let client: CurlClient
+    let metrics: GatewayMetrics
+    let logger: Logger
+
+    /// Loads and validates the policy; a bad policy stops startup with every problem listed.
+    public init(configuration: GatewayConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let initial = try PolicyFileLoader.load(path: configuration.policyPath, generation: 1)
+        self.holder = PolicyHolder(initial: initial, path: configuration.policyPath)
+        self.client = CurlClient(threads: configuration.upstreamThreads)
+        self.metrics = GatewayMetrics()
+        for provider in ProviderKeys.missing(in: initial.snapshot) {
+            logger.warning("provider key variable is not set; requests to it go without a key", metadata: ["provider": .string(provider)])
+        }
+    }
+
+    /// Builds the Hummingbird application; `onServerRunning` reports the bound port.
+    public func makeApplication(extraServices: [any Service] = [], onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+        throws -> Application<RouterResponder<GatewayRequestContext>>
+    {
+        let router = Router(context: GatewayRequestContext.self)
+        router.middlewares.add(ErrorMiddleware())
+        let proxy = ProxyHandler(
+            policies: holder, authenticator: PolicyKeyAuthenticator(),
+            forwarder: Forwarder(transport: client, resilience: ResilienceRuntime()),
+            planner: RoutePlanner(), metrics: metrics)
+        router.post("/v1/chat/completions") { request, context in try await proxy.chatCompletions(request, context: context) }
+        router.post("/v1/embeddings") { request, context in try await proxy.embeddings(request, context: context) }
+        router.get("/v1/models") { request, context in try await proxy.models(request, context: context) }
+        let ops = OperationsHandler(holder: holder, metrics: metrics)
+        router.get("/healthz") { _, _ in ops.health() }
+        router.get("/readyz") { _, _ in await ops.ready() }
+        router.get("/metrics") { _, _ in ops.metricsResponse() }
+        router.get("/admin/status") { request, context in try ops.status(request, adminToken: configuration.adminToken) }
+
+        let reloader = PolicyReloader(holder: holder, logger: logger)
+        let services: [any Service] = [reloader, UpstreamClientService(client: client)] + extraServices
+        let serverConfiguration = ApplicationConfiguration(
+            address: .hostname(configuration.host, port: configuration.port), serverName: nil)
+        let running: @Sendable (any Channel) async -> Void = { channel in
+            await onServerRunning(channel.localAddress?.port ?? 0)
+        }
+        if let cert = configuration.tlsCertificatePath, let key = configuration.tlsKeyPath {
+            let tls = try TLSConfigurationLoader.load(certificate: cert, key: key)
+            return Application(
+                router: router, server: try .tls(.http1(), tlsConfiguration: tls), configuration: serverConfiguration,
+                services: services, onServerRunning: running, logger: logger)
+        }
+        return Application(router: router, configuration: serverConfiguration, services: services, onServerRunning: running, logger: logger)
+    }
+}
+
+/// Loads the PEM certificate chain and key for TLS termination.
+enum TLSConfigurationLoader {
+    static func load(certificate: String, key: String) throws -> TLSConfiguration {
+        let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+        let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+        return TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
+    }
+}
+
+/// Keeps the upstream client's threads alive for the server's lifetime and stops them on shutdown.
+struct UpstreamClientService: Service {
+    let client: CurlClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        client.shutdown()
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import TollgateServer
+
+/// `tollgate serve`: runs the gateway until SIGTERM, then drains and exits 0.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the gateway.")
+
+    @Option(help: "Policy file (env TOLLGATE_CONFIG).") var config: String?
+    @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
+    @Option(help: "Port to listen on.") var port: Int = 8080
+    @Option(help: "Redis URL for shared state (env TOLLGATE_REDIS_URL); embedded store when absent.") var redis: String?
+    @Option(name: .customLong("data-dir"), help: "Where the embedded store persists keys, budgets and usage.") var dataDir: String = "./data"
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain for TLS termination.") var tlsCert: String?
+    @Option(name: .customLong("tls-key"), help: "PEM private key for TLS termination.") var tlsKey: String?
+    @Option(name: .customLong("with-mock-provider"), help: "Also run the built-in mock provider on this port (demo mode).")
+    var mockPort: Int?
+    @Option(name: .customLong("upstream-threads"), help: "Threads driving libcurl transfers.") var upstreamThreads: Int = 1
+
+    func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+    }
+
+    func run() async throws {
+        let env = ProcessInfo.processInfo.environment
+        var logger = Logger(label: "tollgate")
+        logger.logLevel = env["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let configuration = GatewayConfiguration(
+            policyPath: config ?? env["TOLLGATE_CONFIG"] ?? "policies/tollgate.yaml",
+            host: host, port: port, dataDirectory: dataDir,
+            redisURL: redis ?? env["TOLLGATE_REDIS_URL"].flatMap { $0.isEmpty ? nil : $0 },
+            adminToken: env["TOLLGATE_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
+            tlsCertificatePath: tlsCert, tlsKeyPath: tlsKey, upstreamThreads: upstreamThreads)
+        let server: GatewayServer
+        do {
+            server = try GatewayServer(configuration: configuration, logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("tollgate: cannot start:\n\(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        var extra: [any Service] = []
+        if let mockPort {
+            let mock = MockProvider(port: mockPort)
+            extra.append(mock.makeApplication(logger: Logger(label: "tollgate.mock-provider")))
+        }
+        let host = self.host
+        let startupLogger = logger
+        let app = try server.makeApplication(extraServices: extra) { port in
+            startupLogger.info("tollgate listening", metadata: ["address": .string("\(host):\(port)")])
+        }
+        try await app.runService()
+    }
+}
