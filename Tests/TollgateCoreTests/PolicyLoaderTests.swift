@@ -1,0 +1,105 @@
+import Testing
+import TollgateCore
+
+struct PolicyLoaderTests {
+    static let minimal = """
+        version: 1
+        providers:
+          openai: {kind: openai, base_url: "https://api.example.test/v1/", api_key_env: OPENAI_API_KEY}
+        models:
+          small: {targets: [{provider: openai, model: gpt-4o-mini}]}
+        teams:
+          research: {rpm: 10, models: [small]}
+        """
+
+    @Test func validPolicyLoadsWithDefaults() throws {
+        let snapshot = try PolicyLoader.load(text: Self.minimal, path: "/etc/tollgate/p.yaml")
+        #expect(snapshot.providers["openai"]?.baseURL == "https://api.example.test/v1")
+        #expect(snapshot.models["small"]?.primaryTargets == [TargetSettings(provider: "openai", model: "gpt-4o-mini")])
+        #expect(snapshot.teams["research"]?.rpm == 10)
+        #expect(snapshot.circuitBreaker.failureThreshold == 5)
+        #expect(snapshot.state.backend == .memory)
+        #expect(snapshot.state.onUnavailable == .failClosed)
+    }
+
+    @Test func everyProblemIsReportedWithItsLine() {
+        let text = """
+            version: 1
+            providers:
+              openai: {kind: openai, base_url: "ftp://nope"}
+            models:
+              small: {targets: [{provider: missing, model: x}]}
+            teams:
+              research: {rpm: -1, models: [ghost], colour: blue}
+            """
+        #expect(throws: PolicyLoadError.self) { try PolicyLoader.load(text: text, path: "p.yaml") }
+        do {
+            _ = try PolicyLoader.load(text: text, path: "p.yaml")
+        } catch {
+            let lines = error.issues.map(\.description)
+            #expect(lines.contains { $0.hasPrefix("p.yaml:3: ") && $0.contains("base_url") })
+            #expect(lines.contains { $0.hasPrefix("p.yaml:5: ") && $0.contains("unknown provider `missing`") })
+            #expect(lines.contains { $0.hasPrefix("p.yaml:7: ") && $0.contains("rpm") })
+            #expect(lines.contains { $0.hasPrefix("p.yaml:7: ") && $0.contains("unknown model `ghost`") })
+            #expect(lines.contains { $0.hasPrefix("p.yaml:7: ") && $0.contains("colour") })
+        }
+    }
+
+    @Test(arguments: [
+        ("variants:\n      - {weight: 0, targets: [{provider: openai, model: a}]}\n      - {weight: 0, targets: [{provider: openai, model: b}]}", "weights sum to 0"),
+        ("targets: []", "at least one target"),
+    ])
+    func invalidModelsAreRefused(body: String, message: String) {
+        let text = """
+            version: 1
+            providers:
+              openai: {kind: openai, base_url: "https://api.example.test/v1"}
+            models:
+              m:
+                \(body)
+            """
+        do {
+            _ = try PolicyLoader.load(text: text, path: "p.yaml")
+            Issue.record("expected a failure for \(message)")
+        } catch {
+            #expect(error.issues.contains { $0.message.contains(message) })
+        }
+    }
+
+    @Test func routingNeedsThresholdAndKnownModels() {
+        let text = Self.minimal + "\nrouting:\n  auto: {simple: small, complex: huge}\n"
+        do {
+            _ = try PolicyLoader.load(text: text, path: "p.yaml")
+            Issue.record("expected failure")
+        } catch {
+            #expect(error.issues.contains { $0.message.contains("missing threshold") })
+            #expect(error.issues.contains { $0.message.contains("unknown model `huge`") })
+        }
+    }
+
+    @Test func relativePathsResolveAgainstThePolicyFolder() throws {
+        let text = Self.minimal + "\nscreening:\n  injection: {action: block, packs: [packs/injection.yaml]}\naudit: {path: audit/audit.jsonl}\n"
+        let snapshot = try PolicyLoader.load(text: text, path: "/srv/policies/tollgate.yaml")
+        #expect(snapshot.screening.injectionPacks == ["/srv/policies/packs/injection.yaml"])
+        #expect(snapshot.audit.path == "/srv/policies/audit/audit.jsonl")
+    }
+
+    @Test func invalidYAMLNamesItsLine() {
+        do {
+            _ = try PolicyLoader.load(text: "version: 1\nproviders: [\n  a: b\n", path: "bad.yaml")
+            Issue.record("expected failure")
+        } catch {
+            #expect(error.issues.first?.description.hasPrefix("bad.yaml:") == true)
+        }
+    }
+
+    @Test func plaintextKeysInThePolicyAreRefused() {
+        let text = Self.minimal.replacingOccurrences(of: "models: [small]}", with: "models: [small], keys: [sk-tg-plaintext]}")
+        do {
+            _ = try PolicyLoader.load(text: text, path: "p.yaml")
+            Issue.record("expected failure")
+        } catch {
+            #expect(error.issues.contains { $0.message.contains("SHA-256") })
+        }
+    }
+}

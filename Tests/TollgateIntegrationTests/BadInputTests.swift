@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+import TollgateServer
+
+@Suite(.serialized) struct BadInputTests {
+    init() { ProviderKeyEnvironment.install() }
+
+    static let cases: [(String, String, Int, String?)] = [
+        ("malformed JSON", #"{"model": "m0", "messages": [}"#, 400, nil),
+        ("not an object", #"[1,2,3]"#, 400, nil),
+        ("missing model", #"{"messages":[{"role":"user","content":"x"}]}"#, 400, nil),
+        ("model of wrong type", #"{"model":42,"messages":[{"role":"user","content":"x"}]}"#, 400, nil),
+        ("missing messages", #"{"model":"m0"}"#, 400, nil),
+        ("messages not a list", #"{"model":"m0","messages":"hi"}"#, 400, nil),
+        ("message without role", #"{"model":"m0","messages":[{"content":"x"}]}"#, 400, nil),
+        ("stream of wrong type", #"{"model":"m0","messages":[{"role":"user","content":"x"}],"stream":"yes"}"#, 400, nil),
+        ("unknown model", #"{"model":"nope","messages":[{"role":"user","content":"x"}]}"#, 404, "model_not_found"),
+        ("lone surrogate", #"{"model":"m0","messages":[{"role":"user","content":"\ud800"}]}"#, 400, nil),
+    ]
+
+    @Test func badBodiesGetOpenAIErrors() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks)) { gw in
+                for (name, body, status, code) in Self.cases {
+                    let reply = try await gw.request("POST", "/v1/chat/completions", body: body)
+                    #expect(reply.status == status, "\(name)")
+                    let error = reply.json?["error"] as? [String: Any]
+                    #expect(error?["message"] is String, "\(name)")
+                    #expect(error?["type"] is String, "\(name)")
+                    if let code { #expect(reply.errorCode == code, "\(name)") }
+                    #expect(reply.header("x-request-id") != nil, "\(name)")
+                }
+                #expect(mocks[0].provider.requestCount == 0)
+            }
+        }
+    }
+
+    @Test func invalidUTF8IsRefused() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks)) { gw in
+                var body = Array(#"{"model":"m0","messages":[{"role":"user","content":"ab"#.utf8)
+                body.append(contentsOf: [0xC3, 0x28, 0xFF])
+                body.append(contentsOf: Array(#""}]}"#.utf8))
+                let response = try await gw.client.execute(.init(
+                    method: "POST", url: gw.baseURL + "/v1/chat/completions",
+                    headers: [("authorization", "Bearer \(GatewayHarness.demoKey)"), ("content-type", "application/json")],
+                    body: body, timeouts: .init(connect: .seconds(2), firstByte: .seconds(5), total: .seconds(10), idle: .seconds(5))))
+                #expect(response.status == 400)
+                _ = try await response.body.collect(upTo: 1 << 20)
+            }
+        }
+    }
+
+    @Test func authFailuresAreOpenAIShaped() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks)) { gw in
+                let missing = try await gw.chat("m0", key: nil)
+                #expect(missing.status == 401)
+                #expect(missing.errorCode == "invalid_api_key")
+                let wrong = try await gw.chat("m0", key: "sk-tg-wrong")
+                #expect(wrong.status == 401)
+                #expect(wrong.errorCode == "invalid_api_key")
+                let azure = try await gw.request(
+                    "POST", "/v1/chat/completions", body: #"{"model":"m0","messages":[{"role":"user","content":"x"}]}"#, key: nil,
+                    headers: [("api-key", GatewayHarness.demoKey)])
+                #expect(azure.status == 200)
+            }
+        }
+    }
+
+    @Test func oversizedBodyGets413() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            let policy = GatewayHarness.policy(mocks: mocks, extra: "server: {max_body_bytes: 4096}\n")
+            try await GatewayHarness.withGateway(policy: policy) { gw in
+                let big = String(repeating: "a", count: 10_000)
+                let reply = try await gw.chat("m0", content: big)
+                #expect(reply.status == 413)
+                #expect(reply.json?["error"] != nil)
+            }
+        }
+    }
+
+    @Test func unknownPathIsAnOpenAIError() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks)) { gw in
+                let reply = try await gw.request("GET", "/v1/nothing-here")
+                #expect(reply.status == 404)
+                #expect(reply.json?["error"] != nil)
+                #expect(reply.header("x-request-id") != nil)
+            }
+        }
+    }
+
+    @Test func hugeHeadersAreRefusedWithoutCrashing() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks)) { gw in
+                let huge = String(repeating: "x", count: 200_000)
+                _ = try? await gw.request("GET", "/v1/models", headers: [("x-huge", huge)])
+                let after = try await gw.request("GET", "/healthz", key: nil)
+                #expect(after.status == 200)
+            }
+        }
+    }
+}

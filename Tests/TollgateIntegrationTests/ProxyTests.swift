@@ -1,0 +1,142 @@
+import Foundation
+import Testing
+import TollgateServer
+import TollgateUpstream
+
+@Suite(.serialized) struct ProxyTests {
+    init() { ProviderKeyEnvironment.install() }
+
+    @Test func nonStreamingChatIsProxiedWithTollgateHeaders() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks)) { gw in
+                let reply = try await gw.chat("m0", content: "ping")
+                #expect(reply.status == 200)
+                #expect(reply.header("x-tollgate-model") == "m0")
+                #expect(reply.header("x-tollgate-provider") == "p0")
+                #expect(reply.header("x-request-id")?.hasPrefix("req_") == true)
+                let choices = reply.json?["choices"] as? [[String: Any]]
+                let content = (choices?.first?["message"] as? [String: Any])?["content"] as? String
+                #expect(content?.contains("ping") == true)
+            }
+        }
+    }
+
+    @Test func requestBodyKeepsUnknownFieldsAndRewritesModel() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks)) { gw in
+                let reply = try await gw.chat("m0", extra: #","x_custom_field":{"nested":[1,2.50,"three"]},"seed":42"#)
+                #expect(reply.status == 200)
+                let seen = try await lastRequest(mocks[0])
+                let body = try #require(seen["body"] as? String)
+                #expect(body.contains(#""x_custom_field":{"nested":[1,2.50,"three"]}"#))
+                #expect(body.contains(#""model":"upstream-m0""#))
+                #expect(body.contains(#""seed":42"#))
+            }
+        }
+    }
+
+    @Test func providerKeyReplacesTheClientKeyUpstream() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks)) { gw in
+                _ = try await gw.chat("m0")
+                let seen = try await lastRequest(mocks[0])
+                let headers = try #require(seen["headers"] as? [String: String])
+                let auth = headers.first { $0.key.lowercased() == "authorization" }?.value
+                #expect(auth == "Bearer \(ProviderKeyEnvironment.value)")
+                #expect(!(seen["body"] as? String ?? "").contains(GatewayHarness.demoKey))
+                #expect(!headers.values.contains { $0.contains(GatewayHarness.demoKey) })
+            }
+        }
+    }
+
+    @Test func streamDeliversFirstChunkBeforeTheLastIsProduced() async throws {
+        // 30 words at 100 ms each: the whole answer takes ~3 s to produce.
+        try await GatewayHarness.withMocks([MockFaults(chunkDelayMs: 100, reply: Array(repeating: "word", count: 30).joined(separator: " "))]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks)) { gw in
+                let started = ContinuousClock.now
+                let response = try await gw.open("POST", "/v1/chat/completions", body: #"{"model":"m0","messages":[{"role":"user","content":"hi"}],"stream":true}"#)
+                #expect(response.status == 200)
+                #expect(response.headers.first { $0.0 == "content-type" }?.1.hasPrefix("text/event-stream") == true)
+                var firstContentAt: Duration?
+                var all: [UInt8] = []
+                for try await chunk in response.body {
+                    all.append(contentsOf: chunk)
+                    if firstContentAt == nil, String(decoding: all, as: UTF8.self).contains("\"content\":\"word\"") {
+                        firstContentAt = ContinuousClock.now - started
+                    }
+                }
+                let total = ContinuousClock.now - started
+                let first = try #require(firstContentAt)
+                #expect(first < .milliseconds(1500))
+                #expect(total > .milliseconds(2500))
+                let text = String(decoding: all, as: UTF8.self)
+                #expect(text.hasSuffix("data: [DONE]\n\n"))
+                #expect(text.components(separatedBy: "\"content\":\" word\"").count - 1 == 29)
+            }
+        }
+    }
+
+    @Test func midStreamResetEndsWithAnErrorEvent() async throws {
+        try await GatewayHarness.withMocks([MockFaults(resetAfterChunks: 3)]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks)) { gw in
+                let reply = try await gw.chat("m0", content: "one two three four five six", stream: true)
+                #expect(reply.status == 200)
+                let text = reply.text
+                #expect(text.contains("data: {\"error\":"))
+                #expect(!text.contains("[DONE]"))
+                let events = text.components(separatedBy: "\n\n").filter { !$0.isEmpty }
+                #expect(events.last?.hasPrefix("data: {\"error\":") == true)
+            }
+        }
+    }
+
+    @Test func embeddingsAndModelsWork() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            let policy = GatewayHarness.policy(mocks: mocks, teamExtra: "    models: [m0]\n")
+            try await GatewayHarness.withGateway(policy: policy) { gw in
+                let embed = try await gw.request("POST", "/v1/embeddings", body: #"{"model":"m0","input":["a","b"]}"#)
+                #expect(embed.status == 200)
+                #expect((embed.json?["data"] as? [Any])?.count == 2)
+                let models = try await gw.request("GET", "/v1/models")
+                let ids = (models.json?["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
+                #expect(ids == ["m0"])
+                let denied = try await gw.chat("m1")
+                #expect(denied.status == 403 || denied.status == 404)
+                let chainDenied = try await gw.chat("chain")
+                #expect(chainDenied.status == 403)
+                #expect(chainDenied.errorCode == "model_not_allowed")
+            }
+        }
+    }
+
+    @Test func clientDisconnectCancelsTheUpstreamTransfer() async throws {
+        try await GatewayHarness.withMocks([MockFaults(chunkDelayMs: 200, reply: Array(repeating: "slow", count: 100).joined(separator: " "))]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks)) { gw in
+                let response = try await gw.open("POST", "/v1/chat/completions", body: #"{"model":"m0","messages":[{"role":"user","content":"hi"}],"stream":true}"#)
+                var iterator = response.body.makeAsyncIterator()
+                _ = try await iterator.next()
+                response.body.cancel()
+                // The gateway notices at its next write and drops its upstream transfer.
+                try await Task.sleep(for: .milliseconds(1500))
+                let metrics = try await gw.request("GET", "/metrics", key: nil)
+                #expect(metrics.text.contains("tollgate_upstream_active_transfers 0"))
+            }
+        }
+    }
+}
+
+/// The provider key the test policies name, set once for the whole test process.
+enum ProviderKeyEnvironment {
+    static let value = "sk-provider-secret-for-tests"
+    static func install() { setenv("TOLLGATE_TEST_PROVIDER_KEY", value, 1) }
+}
+
+func lastRequest(_ mock: RunningMock) async throws -> [String: Any] {
+    let client = CurlClient()
+    defer { client.shutdown() }
+    let response = try await client.execute(UpstreamRequest(
+        method: "GET", url: "http://127.0.0.1:\(mock.port)/mock/last-request", headers: [], body: [],
+        timeouts: UpstreamTimeouts(connect: .seconds(2), firstByte: .seconds(5), total: .seconds(10), idle: .seconds(5))))
+    let body = try await response.body.collect(upTo: 1 << 20)
+    return (try JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
+}
