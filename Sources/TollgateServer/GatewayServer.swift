@@ -72,7 +72,11 @@ public struct GatewayServer: Sendable {
         router.post("/v1/chat/completions") { request, context in try await proxy.chatCompletions(request, context: context) }
         router.post("/v1/embeddings") { request, context in try await proxy.embeddings(request, context: context) }
         router.get("/v1/models") { request, context in try await proxy.models(request, context: context) }
-        let ops = OperationsHandler(holder: holder, metrics: metrics)
+        let client = self.client
+        let metrics = self.metrics
+        let ops = OperationsHandler(holder: holder, metrics: metrics) {
+            metrics.gauge("upstream_active_transfers", value: Double(client.activeTransfers))
+        }
         router.get("/healthz") { _, _ in ops.health() }
         router.get("/readyz") { _, _ in await ops.ready() }
         router.get("/metrics") { _, _ in ops.metricsResponse() }

@@ -8,6 +8,8 @@ import TollgateCore
 struct OperationsHandler: Sendable {
     let holder: PolicyHolder
     let metrics: GatewayMetrics
+    /// Sampled at scrape time, so gauges are current without a background task.
+    var gauges: @Sendable () -> Void = {}
     var readinessChecks: [@Sendable () async -> String?] = []
 
     func health() -> Response {
@@ -27,6 +29,7 @@ struct OperationsHandler: Sendable {
     }
 
     func metricsResponse() -> Response {
+        gauges()
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4"
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render())))

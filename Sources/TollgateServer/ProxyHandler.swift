@@ -102,7 +102,7 @@ struct ProxyHandler: Sendable {
     private func collect(_ response: UpstreamResponse) async throws -> [UInt8] {
         do {
             return try await response.body.collect(upTo: maxUpstreamBodyBytes)
-        } catch let error as UpstreamError {
+        } catch {
             throw Forwarder.gatewayError(for: error)
         }
     }

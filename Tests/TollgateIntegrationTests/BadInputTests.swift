@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TollgateServer
+import TollgateUpstream
 
 @Suite(.serialized) struct BadInputTests {
     init() { ProviderKeyEnvironment.install() }
