@@ -76,3 +76,15 @@ public func sha256Hex(_ string: String) -> String { KeyCrypto.sha256Hex(string) 
 public func hmacSHA256(key: [UInt8], data: [UInt8]) -> [UInt8] { KeyCrypto.hmacSHA256(key: key, data: data) }
 public func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool { KeyCrypto.constantTimeEquals(lhs, rhs) }
 public func constantTimeEquals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool { KeyCrypto.constantTimeEquals(lhs, rhs) }
+
+extension KeyCrypto {
+    /// Hex SHA-1, only to name Lua scripts for EVALSHA (Redis identifies scripts by SHA-1).
+    static func sha1Hex(_ string: String) -> String {
+        let bytes = Array(string.utf8)
+        var digest = [UInt8](repeating: 0, count: Int(SHA_DIGEST_LENGTH))
+        bytes.withUnsafeBufferPointer { input in
+            digest.withUnsafeMutableBufferPointer { output in _ = SHA1(input.baseAddress, input.count, output.baseAddress) }
+        }
+        return hex(digest)
+    }
+}
