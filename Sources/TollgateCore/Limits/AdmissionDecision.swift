@@ -1,0 +1,62 @@
+import Foundation
+
+/// The outcome of `StateStore.admit`.
+public enum AdmissionDecision: Sendable, Hashable {
+    case admitted(Admission)
+    case refused(AdmissionRefusal)
+}
+
+/// An admitted request: its reservation (settle or refund it exactly once) and the limit figures for
+/// the `x-ratelimit-*` response headers.
+public struct Admission: Sendable, Hashable {
+    public var reservation: Reservation
+    public var limits: [LimitStatus]
+
+    public init(reservation: Reservation, limits: [LimitStatus]) {
+        self.reservation = reservation
+        self.limits = limits
+    }
+
+    /// OpenAI's six rate-limit headers from the tightest requests and tokens limits (absent kinds omitted).
+    public var rateLimitHeaders: [(String, String)] { limits.openAIRateLimitHeaders() }
+}
+
+/// Why a request was refused.
+public enum AdmissionRefusal: Sendable, Hashable {
+    /// A rate limit is full; `retryAfterSeconds` is when the same request would fit.
+    case rateLimited(rule: String, kind: LimitKind, retryAfterSeconds: Double, limits: [LimitStatus])
+    /// A budget ceiling is spent for this period; `resetsAt` is the period boundary (nil for `total`).
+    case budgetExhausted(scope: String, period: BudgetPeriod, dimension: BudgetDimension, resetsAt: Date?)
+
+    /// The OpenAI-shaped 429 this refusal becomes (`rate_limit_exceeded` with Retry-After, or
+    /// `budget_exceeded` of type `insufficient_quota`), plus the rate-limit headers when known.
+    public var gatewayError: GatewayError {
+        switch self {
+        case .rateLimited(_, let kind, let retryAfter, let limits):
+            var error = GatewayError.rateLimited(
+                "Rate limit reached for \(kind == .requests ? "requests" : "tokens") per minute. "
+                    + "Retry after \(RateLimitHeaderFormat.retryAfterSeconds(retryAfter)) s.",
+                retryAfter: RateLimitHeaderFormat.retryAfterSeconds(retryAfter))
+            error.headers += limits.openAIRateLimitHeaders()
+            return error
+        case .budgetExhausted(let scope, let period, let dimension, _):
+            let owner = scope == "team" ? "team" : "API key"
+            return GatewayError.budgetExceeded(
+                "The \(period.rawValue) \(dimension == .usd ? "USD" : "token") budget of this \(owner) is exhausted.")
+        }
+    }
+}
+
+extension Array where Element == LimitStatus {
+    /// `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` from the tightest limit of each kind.
+    public func openAIRateLimitHeaders() -> [(String, String)] {
+        var headers: [(String, String)] = []
+        for (kind, suffix) in [(LimitKind.requests, "requests"), (LimitKind.tokens, "tokens")] {
+            guard let status = tightest(kind) else { continue }
+            headers.append(("x-ratelimit-limit-\(suffix)", String(status.limit)))
+            headers.append(("x-ratelimit-remaining-\(suffix)", String(status.remaining)))
+            headers.append(("x-ratelimit-reset-\(suffix)", RateLimitHeaderFormat.duration(seconds: status.resetAfterSeconds)))
+        }
+        return headers
+    }
+}

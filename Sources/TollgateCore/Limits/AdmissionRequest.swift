@@ -1,0 +1,30 @@
+/// Everything one request must pass before it is forwarded: all rate limits and all budget
+/// reservations, checked and applied together in one atomic step (one Redis round trip).
+public struct AdmissionRequest: Sendable, Hashable, Codable {
+    public var team: String
+    /// The calling key's public id, so usage is also counted per key.
+    public var keyID: String?
+    public var limits: [LimitRule]
+    public var budgets: [BudgetRule]
+
+    public init(team: String, keyID: String?, limits: [LimitRule], budgets: [BudgetRule]) {
+        self.team = team
+        self.keyID = keyID
+        self.limits = limits
+        self.budgets = budgets
+    }
+
+    /// Why the request cannot be evaluated, or nil. Duplicate rule keys would make two checks read the
+    /// same bucket and one write win, so they are refused rather than silently merged.
+    public var validationError: String? {
+        if team.isEmpty { return "team must not be empty" }
+        if Set(limits.map(\.key)).count != limits.count { return "limit rule keys must be unique" }
+        let buckets = budgets.map { "\($0.scope)|\($0.period.rawValue)" }
+        if Set(buckets).count != buckets.count { return "budget scope/period pairs must be unique" }
+        if limits.contains(where: { $0.key.isEmpty || $0.windowSeconds <= 0 || $0.windowSeconds > 86_400 }) {
+            return "limit rules need a key and a window between 1 s and 1 day"
+        }
+        if budgets.contains(where: { $0.scope.isEmpty }) { return "budget rules need a scope" }
+        return nil
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import TollgateCore
+
+/// Everything `MemoryStore` holds, as plain values guarded by the store's lock.
+struct MemoryStoreState {
+    var keysByID: [String: APIKeyRecord] = [:]
+    var idByHash: [String: String] = [:]
+    var counters = MemoryCounters()
+
+    mutating func loadKeys(_ records: [APIKeyRecord]) {
+        for record in records {
+            keysByID[record.id] = record
+            idByHash[record.hash] = record.id
+        }
+    }
+}
+
+/// The counter half of the state (rate-limit TATs, budget consumption, usage), persisted periodically.
+struct MemoryCounters: Codable {
+    /// team → rule key → TAT (µs).
+    var tats: [String: [String: Int64]] = [:]
+    /// team → budget bucket → consumption.
+    var budgets: [String: [String: BudgetConsumption]] = [:]
+    /// team → period key → usage.
+    var usage: [String: [String: PeriodUsage]] = [:]
+
+    /// Drops TATs already in the past: an absent TAT and a past one mean the same full bucket.
+    mutating func pruneTATs(nowMicros: Int64) {
+        for team in Array(tats.keys) {
+            tats[team] = tats[team]?.filter { $0.value > nowMicros }
+            if tats[team]?.isEmpty == true { tats[team] = nil }
+        }
+    }
+}
+
+/// Usage of one team in one period, in total and per key id.
+struct PeriodUsage: Codable {
+    var total = UsageCounters()
+    var perKey: [String: UsageCounters] = [:]
+}
+
+/// On-disk form of the key file; only hashes, never secrets.
+struct PersistedKeys: Codable {
+    var version = 1
+    var keys: [APIKeyRecord]
+}
+
+/// On-disk form of the counters file.
+struct PersistedCounters: Codable {
+    var version = 1
+    var counters: MemoryCounters
+}
+
+extension JSONEncoder {
+    static let store: JSONEncoder = {
+        let encoder = JSONEncoder()
+        // Dates as exact reference-date seconds so records round-trip bit-identically.
+        encoder.dateEncodingStrategy = .deferredToDate
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+}
+
+extension JSONDecoder {
+    static let store: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .deferredToDate
+        return decoder
+    }()
+}

@@ -1,0 +1,139 @@
+import CHiredis
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One blocking hiredis connection. Used by exactly one thread at a time (its worker or subscriber),
+/// which is why it is not Sendable; C types never leave this file.
+final class RedisConnection {
+    private var context: UnsafeMutablePointer<redisContext>?
+
+    /// Connects, authenticates and selects the database; throws `.unavailable` with hiredis' reason.
+    init(url: RedisURL, connectTimeout: Duration, commandTimeout: Duration?) throws {
+        guard let context = redisConnectWithTimeout(url.host, Int32(url.port), Self.timeval(connectTimeout)) else {
+            throw StoreError.unavailable("cannot allocate a Redis connection")
+        }
+        self.context = context
+        if context.pointee.err != 0 {
+            let reason = Self.errorText(context)
+            close()
+            throw StoreError.unavailable("cannot connect to \(url.host):\(url.port): \(reason)")
+        }
+        // A zero timeval means "block forever" (the subscriber waits for messages indefinitely).
+        _ = redisSetTimeout(context, Self.timeval(commandTimeout ?? .zero))
+        do {
+            if let password = url.password {
+                let auth = url.username.map { ["AUTH", $0, password] } ?? ["AUTH", password]
+                _ = try roundTrip(RedisCommand(auth).arguments).checked()
+            }
+            if url.database != 0 {
+                _ = try roundTrip(RedisCommand(["SELECT", String(url.database)]).arguments).checked()
+            }
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    deinit { close() }
+
+    var isBroken: Bool { context.map { $0.pointee.err != 0 } ?? true }
+
+    /// The socket, so another thread may `shutdown(2)` it to wake a blocked subscriber.
+    var fileDescriptor: Int32 { context?.pointee.fd ?? -1 }
+
+    /// Queues a command in hiredis' output buffer; nothing is sent until `readReply` flushes it.
+    func append(_ arguments: [[UInt8]]) throws {
+        guard let context else { throw StoreError.unavailable("connection closed") }
+        var flat: [UInt8] = []
+        flat.reserveCapacity(arguments.reduce(0) { $0 + $1.count })
+        var lengths: [Int] = []
+        lengths.reserveCapacity(arguments.count)
+        for argument in arguments {
+            flat.append(contentsOf: argument)
+            lengths.append(argument.count)
+        }
+        // A trailing NUL guarantees storage, so even an all-empty argument list has a valid base pointer.
+        flat.append(0)
+        let status = flat.withUnsafeBufferPointer { buffer -> Int32 in
+            guard let start = buffer.baseAddress else { return REDIS_ERR }
+            let base = UnsafeRawPointer(start).assumingMemoryBound(to: CChar.self)
+            var pointers: [UnsafePointer<CChar>?] = []
+            pointers.reserveCapacity(arguments.count)
+            var offset = 0
+            for length in lengths {
+                // hiredis copies the bytes while formatting, so pointers into `flat` only live for the call.
+                pointers.append(base + offset)
+                offset += length
+            }
+            return pointers.withUnsafeMutableBufferPointer { argv in
+                lengths.withUnsafeBufferPointer { argvlen in
+                    redisAppendCommandArgv(context, Int32(arguments.count), argv.baseAddress, argvlen.baseAddress)
+                }
+            }
+        }
+        guard status == REDIS_OK else { throw StoreError.unavailable("cannot queue command: \(Self.errorText(context))") }
+    }
+
+    /// Writes everything queued (first call) and reads the next reply in order.
+    func readReply() throws -> RedisValue {
+        guard let context else { throw StoreError.unavailable("connection closed") }
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
+            throw StoreError.unavailable("redis I/O failed: \(Self.errorText(context))")
+        }
+        let reply = raw.assumingMemoryBound(to: redisReply.self)
+        defer { freeReplyObject(raw) }
+        return Self.convert(reply)
+    }
+
+    func roundTrip(_ arguments: [[UInt8]]) throws -> RedisValue {
+        try append(arguments)
+        return try readReply()
+    }
+
+    func close() {
+        if let context { redisFree(context) }
+        context = nil
+    }
+
+    private static func convert(_ reply: UnsafeMutablePointer<redisReply>) -> RedisValue {
+        let value = reply.pointee
+        switch value.type {
+        case REDIS_REPLY_STRING:
+            return .string(bytes(value.str, value.len))
+        case REDIS_REPLY_STATUS:
+            return .status(String(decoding: bytes(value.str, value.len), as: UTF8.self))
+        case REDIS_REPLY_ERROR:
+            return .error(String(decoding: bytes(value.str, value.len), as: UTF8.self))
+        case REDIS_REPLY_INTEGER:
+            return .integer(value.integer)
+        case REDIS_REPLY_ARRAY:
+            var items: [RedisValue] = []
+            items.reserveCapacity(value.elements)
+            for index in 0..<value.elements {
+                if let element = value.element?[index] { items.append(convert(element)) } else { items.append(.null) }
+            }
+            return .array(items)
+        default:
+            return .null
+        }
+    }
+
+    private static func bytes(_ pointer: UnsafeMutablePointer<CChar>?, _ length: Int) -> [UInt8] {
+        guard let pointer, length > 0 else { return [] }
+        return pointer.withMemoryRebound(to: UInt8.self, capacity: length) { Array(UnsafeBufferPointer(start: $0, count: length)) }
+    }
+
+    private static func errorText(_ context: UnsafeMutablePointer<redisContext>) -> String {
+        withUnsafeBytes(of: context.pointee.errstr) { raw in
+            let bytes = raw.prefix { $0 != 0 }
+            return bytes.isEmpty ? "error \(context.pointee.err)" : String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
+    private static func timeval(_ duration: Duration) -> Glibc.timeval {
+        let components = duration.components
+        return Glibc.timeval(tv_sec: Int(components.seconds), tv_usec: Int(components.attoseconds / 1_000_000_000_000))
+    }
+}

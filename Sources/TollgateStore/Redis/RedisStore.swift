@@ -1,0 +1,270 @@
+import Foundation
+import TollgateCore
+
+/// The shared store for several gateway replicas, on Redis through hiredis.
+///
+/// Admission is one EVALSHA of `RedisScripts.admit` (all rate limits and budget reservations, atomic);
+/// settle and refund are one EVALSHA each. Commands go through a small pool of pipelined connections
+/// on their own threads; revocations are published on a channel and delivered to every replica's
+/// `keyInvalidations()` by a subscriber on its own connection. Any Redis failure (down, timeout,
+/// wrong type, queue full) is thrown as `StoreError.unavailable` / `.overloaded`; the store reconnects
+/// by itself with backoff. It never decides fail-open or fail-closed: the caller does.
+public final class RedisStore: StateStore {
+    public let configuration: RedisStoreConfiguration
+    private let pool: RedisPool
+    private let subscriber: RedisSubscriber
+    private let keys: RedisKeys
+    private let invalidations = InvalidationBroadcaster()
+
+    /// Starts the connection threads; connecting is lazy and retried, so this never blocks or fails
+    /// because Redis is down (use `ping()` to check readiness).
+    public init(configuration: RedisStoreConfiguration) {
+        self.configuration = configuration
+        self.keys = RedisKeys(prefix: configuration.keyPrefix)
+        self.pool = RedisPool(url: configuration.url, size: configuration.poolSize, options: configuration.connection)
+        let broadcaster = invalidations
+        self.subscriber = RedisSubscriber(
+            url: configuration.url, channel: keys.invalidationChannel, options: configuration.connection,
+            deliver: { broadcaster.publish($0) })
+    }
+
+    /// Whether the revocation subscription is live (another readiness signal).
+    public var isSubscribed: Bool { subscriber.isSubscribed }
+
+    // MARK: Keys
+
+    public func insertKey(_ record: APIKeyRecord) async throws {
+        let json = String(decoding: try JSONEncoder.store.encode(record), as: UTF8.self)
+        let reply = try await pool.execute(
+            RedisScripts.insertKey.command(
+                keys: [keys.keyRecord(hash: record.hash), keys.keyID(record.id), keys.teamKeys(record.team), keys.allKeys],
+                arguments: [json, record.id, record.hash]))
+        guard let inserted = reply.int else { throw StoreError.unavailable("unexpected reply to key insert") }
+        if inserted == 0 { throw StoreError.conflict("a key with this id or hash exists") }
+    }
+
+    public func key(hash: String) async throws -> APIKeyRecord? {
+        let reply = try await pool.execute(RedisCommand(["HMGET", keys.keyRecord(hash: hash), "json", "revoked_at"]))
+        return try decodeRecord(reply)
+    }
+
+    public func key(id: String) async throws -> APIKeyRecord? {
+        let reply = try await pool.execute(
+            RedisScripts.keyByID.command(keys: [keys.keyID(id)], arguments: [keys.keyRecordPrefix]))
+        return try decodeRecord(reply)
+    }
+
+    public func listKeys(team: String?) async throws -> [APIKeyRecord] {
+        let set = team.map { keys.teamKeys($0) } ?? keys.allKeys
+        let reply = try await pool.execute(
+            RedisScripts.listKeys.command(keys: [set], arguments: [keys.keyIDPrefix, keys.keyRecordPrefix]))
+        guard let items = reply.elements else { throw StoreError.unavailable("unexpected reply to key list") }
+        var records: [APIKeyRecord] = []
+        var index = 0
+        while index + 1 < items.count {
+            if let record = try decodeRecord(.array([items[index], items[index + 1]])) { records.append(record) }
+            index += 2
+        }
+        return records.sorted { $0.createdAt != $1.createdAt ? $0.createdAt < $1.createdAt : $0.id < $1.id }
+    }
+
+    public func revokeKey(id: String, at date: Date) async throws -> APIKeyRecord? {
+        let reply = try await pool.execute(
+            RedisScripts.revokeKey.command(
+                keys: [keys.keyID(id)],
+                arguments: [keys.keyRecordPrefix, String(date.timeIntervalSinceReferenceDate), keys.invalidationChannel]))
+        guard let record = try decodeRecord(reply) else { return nil }
+        // This replica drops it at once; the others hear it through the channel.
+        invalidations.publish(.key(hash: record.hash))
+        return record
+    }
+
+    /// Decodes `{json, revoked_at}` (nil reply or missing json means no such key).
+    private func decodeRecord(_ reply: RedisValue) throws -> APIKeyRecord? {
+        if reply.isNull { return nil }
+        guard let parts = reply.elements, parts.count == 2 else {
+            throw StoreError.unavailable("unexpected reply for a key record")
+        }
+        guard case .string(let json) = parts[0] else { return nil }
+        var record: APIKeyRecord
+        do {
+            record = try JSONDecoder.store.decode(APIKeyRecord.self, from: Data(json))
+        } catch {
+            throw StoreError.unavailable("a key record in Redis is not valid JSON")
+        }
+        if let revoked = parts[1].text, let seconds = Double(revoked) {
+            record.revokedAt = Date(timeIntervalSinceReferenceDate: seconds)
+        }
+        return record
+    }
+
+    // MARK: Limits and budgets
+
+    public func admit(_ request: AdmissionRequest, now: Date) async throws -> AdmissionDecision {
+        if let problem = request.validationError { throw StoreError.invalidArgument(problem) }
+        var scriptKeys: [String] = []
+        var arguments: [String] = [clockArgument(now), String(request.limits.count)]
+        for rule in request.limits {
+            let gcra = rule.gcra
+            scriptKeys.append(keys.rateLimit(team: request.team, rule: rule.key))
+            arguments += [
+                String(gcra.emissionIntervalMicros), String(rule.limit), String(gcra.normalizedCost(rule.cost)),
+                String(gcra.toleranceMicros),
+            ]
+        }
+        arguments.append(String(request.budgets.count))
+        for rule in request.budgets {
+            let bucket = AdmissionEvaluator.budgetBucket(scope: rule.scope, periodKey: rule.period.key(at: now))
+            scriptKeys.append(keys.budget(team: request.team, bucket: bucket))
+            arguments += [
+                String(rule.tokenLimit ?? -1), String(rule.microsLimit ?? -1), String(rule.reserveTokens),
+                String(rule.reserveMicros), String(rule.period.retentionSeconds ?? -1),
+            ]
+        }
+        let reply = try await pool.execute(RedisScripts.admit.command(keys: scriptKeys, arguments: arguments))
+        return try decision(from: reply, request: request, now: now)
+    }
+
+    private func decision(from reply: RedisValue, request: AdmissionRequest, now: Date) throws -> AdmissionDecision {
+        guard let values = reply.elements?.map(\.int), values.count >= 4, let status = values[0], let index = values[1],
+            let dimension = values[2]
+        else { throw StoreError.unavailable("unexpected reply to admit") }
+        if status == 2 {
+            guard index >= 1, Int(index) <= request.budgets.count else { throw StoreError.unavailable("bad budget index") }
+            let rule = request.budgets[Int(index) - 1]
+            return .refused(
+                .budgetExhausted(
+                    scope: rule.scope, period: rule.period, dimension: dimension == 2 ? .usd : .tokens,
+                    resetsAt: rule.period.end(containing: now)))
+        }
+        guard values.count == 4 + 3 * request.limits.count else { throw StoreError.unavailable("unexpected admit reply size") }
+        var statuses: [LimitStatus] = []
+        for (offset, rule) in request.limits.enumerated() {
+            let base = 4 + offset * 3
+            statuses.append(
+                LimitStatus(
+                    key: rule.key, kind: rule.kind, limit: rule.limit, remaining: Int(values[base] ?? 0),
+                    resetAfterSeconds: Double(values[base + 1] ?? 0) / 1_000_000))
+        }
+        if status == 0 {
+            guard index >= 1, Int(index) <= request.limits.count else { throw StoreError.unavailable("bad rule index") }
+            let rule = request.limits[Int(index) - 1]
+            let retry = values[4 + (Int(index) - 1) * 3 + 2] ?? 0
+            return .refused(
+                .rateLimited(rule: rule.key, kind: rule.kind, retryAfterSeconds: Double(retry) / 1_000_000, limits: statuses))
+        }
+        let reservation = Reservation(
+            team: request.team, keyID: request.keyID, admittedAt: now,
+            tokenLimits: request.limits.filter { $0.kind == .tokens }.map {
+                ReservedTokenLimit(
+                    key: $0.key, limit: $0.limit, windowSeconds: $0.windowSeconds,
+                    reservedTokens: Int($0.gcra.normalizedCost($0.cost)))
+            },
+            budgets: request.budgets.map {
+                ReservedBudget(
+                    scope: $0.scope, period: $0.period, periodKey: $0.period.key(at: now),
+                    reserved: BudgetConsumption(tokens: $0.reserveTokens, micros: $0.reserveMicros))
+            })
+        return .admitted(Admission(reservation: reservation, limits: statuses))
+    }
+
+    public func settle(_ reservation: Reservation, actual: UsageAmount) async throws {
+        try await apply(reservation, actual: actual, countUsage: true)
+    }
+
+    public func refund(_ reservation: Reservation) async throws {
+        try await apply(reservation, actual: UsageAmount(promptTokens: 0, completionTokens: 0, costMicros: 0), countUsage: false)
+    }
+
+    private func apply(_ reservation: Reservation, actual: UsageAmount, countUsage: Bool) async throws {
+        let team = reservation.team
+        var scriptKeys: [String] = []
+        var arguments = [clockArgument(Date()), String(reservation.tokenLimits.count)]
+        for limit in reservation.tokenLimits {
+            let gcra = GCRA(limit: limit.limit, windowSeconds: limit.windowSeconds)
+            let bound = max(1, limit.limit) * 10
+            let delta = min(max(actual.totalTokens - limit.reservedTokens, -bound), bound)
+            scriptKeys.append(keys.rateLimit(team: team, rule: limit.key))
+            arguments += [String(gcra.emissionIntervalMicros), String(delta)]
+        }
+        arguments.append(String(reservation.budgets.count))
+        for budget in reservation.budgets {
+            scriptKeys.append(keys.budget(team: team, bucket: budget.bucket))
+            arguments += [
+                String(Int64(actual.totalTokens) - budget.reserved.tokens), String(actual.costMicros - budget.reserved.micros),
+                String(budget.period.retentionSeconds ?? -1),
+            ]
+        }
+        arguments += [
+            countUsage ? "1" : "0", reservation.keyID ?? "", String(actual.promptTokens), String(actual.completionTokens),
+            String(actual.costMicros),
+        ]
+        if countUsage {
+            for period in BudgetPeriod.allCases {
+                scriptKeys.append(keys.usage(team: team, periodKey: period.key(at: reservation.admittedAt)))
+                arguments.append(String(period.retentionSeconds ?? -1))
+            }
+        }
+        _ = try await pool.execute(RedisScripts.settle.command(keys: scriptKeys, arguments: arguments))
+    }
+
+    public func usage(team: String, period: BudgetPeriod, now: Date) async throws -> UsageReport {
+        let periodKey = period.key(at: now)
+        let reply = try await pool.execute(RedisCommand(["HGETALL", keys.usage(team: team, periodKey: periodKey)]))
+        guard let items = reply.elements else { throw StoreError.unavailable("unexpected reply to usage") }
+        var total = UsageCounters()
+        var perKey: [String: UsageCounters] = [:]
+        var index = 0
+        while index + 1 < items.count {
+            defer { index += 2 }
+            guard let field = items[index].text, let value = items[index + 1].int else { continue }
+            if field.hasPrefix("k:"), let lastColon = field.lastIndex(of: ":") {
+                let keyID = String(field[field.index(field.startIndex, offsetBy: 2)..<lastColon])
+                let name = String(field[field.index(after: lastColon)...])
+                Self.set(&perKey[keyID, default: UsageCounters()], field: name, value: value)
+            } else {
+                Self.set(&total, field: field, value: value)
+            }
+        }
+        return UsageReport(
+            team: team, period: period, periodKey: periodKey, periodStart: period.start(containing: now),
+            periodEnd: period.end(containing: now), total: total, perKey: perKey)
+    }
+
+    private static func set(_ counters: inout UsageCounters, field: String, value: Int64) {
+        switch field {
+        case "requests": counters.requests = value
+        case "prompt_tokens": counters.promptTokens = value
+        case "completion_tokens": counters.completionTokens = value
+        case "cost_micros": counters.costMicros = value
+        default: break
+        }
+    }
+
+    /// Current consumption of one budget bucket (tests and status).
+    public func budgetConsumption(team: String, scope: String, period: BudgetPeriod, now: Date) async throws -> BudgetConsumption {
+        let bucket = AdmissionEvaluator.budgetBucket(scope: scope, periodKey: period.key(at: now))
+        let reply = try await pool.execute(RedisCommand(["HMGET", keys.budget(team: team, bucket: bucket), "t", "u"]))
+        guard let parts = reply.elements, parts.count == 2 else { throw StoreError.unavailable("unexpected reply") }
+        return BudgetConsumption(tokens: parts[0].int ?? 0, micros: parts[1].int ?? 0)
+    }
+
+    private func clockArgument(_ now: Date) -> String {
+        configuration.clock == .server ? "-1" : String(AdmissionEvaluator.micros(now))
+    }
+
+    // MARK: Lifecycle
+
+    public func ping() async -> Bool {
+        guard let reply = try? await pool.execute(RedisCommand(["PING"])) else { return false }
+        return reply.text == "PONG"
+    }
+
+    public func keyInvalidations() -> AsyncStream<KeyInvalidation> { invalidations.subscribe() }
+
+    public func shutdown() async {
+        pool.stop()
+        subscriber.stop()
+        invalidations.finish()
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import TollgateCore
+
+/// The seam between the gateway and its shared state: keys, rate limits, budgets and usage.
+///
+/// Two implementations share one semantics (the pure math in TollgateCore/Limits): `MemoryStore` for a
+/// single process and `RedisStore` for replicas sharing Redis. Every method is safe to call
+/// concurrently; `admit` is atomic across all its rules, which is what makes limits exact.
+public protocol StateStore: Sendable {
+    /// Stores a new key record; throws `.conflict` when its id or hash already exists.
+    func insertKey(_ record: APIKeyRecord) async throws
+    /// Looks a key up by the SHA-256 of the presented secret (revoked and expired records included;
+    /// use `APIKeyRecord.isUsable(at:)`).
+    func key(hash: String) async throws -> APIKeyRecord?
+    /// Looks a key up by its public id.
+    func key(id: String) async throws -> APIKeyRecord?
+    /// All keys, or one team's, sorted by creation time.
+    func listKeys(team: String?) async throws -> [APIKeyRecord]
+    /// Marks a key revoked (idempotent: an already revoked key keeps its first `revokedAt`) and
+    /// announces the invalidation to every replica. Nil when no key has that id.
+    func revokeKey(id: String, at: Date) async throws -> APIKeyRecord?
+
+    /// Checks every rate limit and reserves every budget in one atomic step.
+    func admit(_ request: AdmissionRequest, now: Date) async throws -> AdmissionDecision
+    /// Corrects an admitted request's reservation to what it actually used and counts its usage.
+    func settle(_ reservation: Reservation, actual: UsageAmount) async throws
+    /// Returns a failed request's reservation without counting usage.
+    func refund(_ reservation: Reservation) async throws
+    /// A team's usage in the period of kind `period` containing `now`, in total and per key.
+    func usage(team: String, period: BudgetPeriod, now: Date) async throws -> UsageReport
+
+    /// Whether the store answers right now (for `/readyz`).
+    func ping() async -> Bool
+    /// A new stream of key invalidations for a per-replica key cache; each caller gets its own stream
+    /// (bounded, newest kept). `.all` means "drop everything" (sent after a missed-message window).
+    func keyInvalidations() -> AsyncStream<KeyInvalidation>
+    /// Flushes pending state and releases threads and connections; the store is unusable afterwards.
+    func shutdown() async
+}
+
+/// A message to per-replica key caches.
+public enum KeyInvalidation: Sendable, Hashable {
+    /// The key with this secret hash changed (revoked); drop it.
+    case key(hash: String)
+    /// Invalidations may have been missed (subscription reconnected); drop every cached key.
+    case all
+}

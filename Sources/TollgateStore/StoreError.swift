@@ -1,0 +1,33 @@
+/// Failures of a `StateStore`. None is fatal to the process; the gateway maps them by policy.
+///
+/// - `unavailable`: the backing store cannot answer (Redis down, timed out, wrong reply type, disk
+///   write failed). The gateway applies `state.on_unavailable` (fail_open / fail_closed).
+/// - `overloaded`: a bounded request queue is full; treat like `unavailable` but it clears by itself.
+/// - `conflict`: an insert collides with an existing id or hash.
+/// - `invalidArgument`: the caller passed something the store cannot evaluate.
+/// - `corrupt`: persisted state could not be read at start-up; refusing to start beats losing keys.
+public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
+    case unavailable(String)
+    case overloaded(String)
+    case conflict(String)
+    case invalidArgument(String)
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case .unavailable(let reason): return "state store unavailable: \(reason)"
+        case .overloaded(let reason): return "state store overloaded: \(reason)"
+        case .conflict(let reason): return "state store conflict: \(reason)"
+        case .invalidArgument(let reason): return "invalid state store request: \(reason)"
+        case .corrupt(let reason): return "state store data is corrupt: \(reason)"
+        }
+    }
+
+    /// True for the errors the fail_open / fail_closed choice applies to.
+    public var isUnavailability: Bool {
+        switch self {
+        case .unavailable, .overloaded: return true
+        default: return false
+        }
+    }
+}
