@@ -172,3 +172,26 @@ import Testing
         }
     }
 }
+
+@Suite struct CurlClientBodyLifetimeTests {
+    @Test func iteratorKeepsTheBodyAliveWithoutTheResponse() async throws {
+        try await withClientAndServer { client, server in
+            var iterator = try await client.execute(
+                UpstreamRequest(method: "GET", url: server.url("/stream?chunks=3"))
+            ).body.makeAsyncIterator()
+            var text = ""
+            while let chunk = try await iterator.next() { text += chunk.text }
+            #expect(text == "data: chunk-0\n\ndata: chunk-1\n\ndata: chunk-2\n\n")
+        }
+    }
+
+    @Test func droppingTheIteratorReleasesTheTransferEvenWhileTheBodyIsHeld() async throws {
+        try await withClientAndServer { client, server in
+            let response = try await client.execute(
+                UpstreamRequest(method: "GET", url: server.url("/stream?chunks=3&gate=never-opened")))
+            for try await _ in response.body { break }
+            #expect(await eventually(within: .seconds(1)) { client.activeTransfers == 0 })
+            withExtendedLifetime(response) {}
+        }
+    }
+}

@@ -134,3 +134,24 @@ import Testing
         #expect(client.activeTransfers == 0)
     }
 }
+
+@Suite struct CurlClientConnectTimeoutTests {
+    @Test func unansweredConnectFailsWithConnectTimeout() async throws {
+        // A listener that never accepts, with its backlog filled: further SYNs are dropped, so
+        // the client's TCP handshake cannot complete.
+        let blackhole = try Blackhole()
+        defer { blackhole.close() }
+        let client = CurlClient()
+        defer { client.shutdown() }
+        let started = ContinuousClock.now
+        let error = await upstreamError {
+            try await client.execute(
+                UpstreamRequest(
+                    url: "http://127.0.0.1:\(blackhole.port)/",
+                    timeouts: UpstreamTimeouts(connect: .milliseconds(300), firstByte: .seconds(5))))
+        }
+        #expect(error == .timeout(phase: .connect))
+        #expect(ContinuousClock.now - started < .seconds(3))
+        #expect(client.activeTransfers == 0)
+    }
+}
