@@ -123,6 +123,10 @@ final class BodyBuffer: Sendable {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result<[UInt8]?, UpstreamError>, Never>) in
                 let (immediate, askResume) = state.withLock { s -> (Result<[UInt8]?, UpstreamError>?, Bool) in
                     if let ready = Self.takeReady(&s, limits: limits) { return (ready.0, ready.1) }
+                    if s.waiter != nil {
+                        // Misuse (two consumers); refuse the second rather than lose the first.
+                        return (.failure(.transferFailed("response body already has a waiting consumer")), false)
+                    }
                     s.waiter = continuation
                     // Empty buffer while paused can only happen if a resume request is in flight;
                     // make sure one is.

@@ -63,7 +63,6 @@ final class CurlTransfer: @unchecked Sendable {
         set(ccurl_easy_setopt_long(handle, CURLOPT_PIPEWAIT, 1))
         set(ccurl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, max(1, connectTimeoutMs)))
         set(ccurl_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer)))
-        set(ccurl_easy_setopt_pointer(handle, CURLOPT_PRIVATE, opaqueSelf))
         set(ccurl_easy_setopt_write_callback(handle) { data, size, count, user in
             guard let user else { return 0 }
             let transfer = Unmanaged<CurlTransfer>.fromOpaque(user).takeUnretainedValue()

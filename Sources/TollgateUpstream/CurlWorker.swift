@@ -254,6 +254,10 @@ final class CurlWorker: @unchecked Sendable {
 
     /// Tells the waiting caller (or the body consumer) how the transfer ended and drops its slot.
     private func settle(_ transfer: CurlTransfer, outcome: Result<Void, UpstreamError>) {
+        // Release the slot before waking anyone, so a caller that sees the outcome also sees
+        // `activeTransfers` without this transfer.
+        inbox.withLock { $0.inFlight -= 1 }
+        inFlightCount.subtract(1, ordering: .relaxed)
         switch outcome {
         case .success:
             transfer.body.finish(.success(()))
@@ -262,7 +266,5 @@ final class CurlWorker: @unchecked Sendable {
                 transfer.body.finish(.failure(error))
             }
         }
-        inbox.withLock { $0.inFlight -= 1 }
-        inFlightCount.subtract(1, ordering: .relaxed)
     }
 }

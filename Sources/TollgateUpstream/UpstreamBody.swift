@@ -27,7 +27,7 @@ public struct UpstreamBody: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(owner: IteratorOwner(buffer: owner.buffer))
+        AsyncIterator(body: owner, owner: IteratorOwner(buffer: owner.buffer))
     }
 
     /// Reads the whole body, failing with `.transferFailed` (and aborting the transfer) once it
@@ -55,9 +55,12 @@ public struct UpstreamBody: AsyncSequence, Sendable {
     var peakBufferedBytes: Int { owner.buffer.peakBufferedBytes }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
+        /// Keeps the body alive while iterating (`execute(...).body.makeAsyncIterator()` must work).
+        private let body: Owner
         private let owner: IteratorOwner
 
-        fileprivate init(owner: IteratorOwner) {
+        fileprivate init(body: Owner, owner: IteratorOwner) {
+            self.body = body
             self.owner = owner
         }
 
@@ -71,7 +74,7 @@ public struct UpstreamBody: AsyncSequence, Sendable {
     }
 
     /// Cancels the transfer when the last copy of the body is released unread.
-    private final class Owner: Sendable {
+    fileprivate final class Owner: Sendable {
         let buffer: BodyBuffer
         init(buffer: BodyBuffer) { self.buffer = buffer }
         deinit { buffer.cancel() }

@@ -83,7 +83,7 @@ struct TextSignals: Sendable, Equatable {
                 if isArithmetic(prev1) && (isWordByte(prev2) || prev2 == 0x29) && (isDigit(b) || isDigit(prev2) || prev1 == 0x5E) {
                     mathSignals += 1
                     prev2 = 0  // count each operator once, not once per character of the operand
-                    prev1 = 0
+                    prev1 = b  // but let this operand start the next expression: "2 = 11" after "3x + 2"
                 } else {
                     if !isWordByte(prev1) { prev2 = prev1 }
                     prev1 = b

@@ -10,6 +10,7 @@ final class RedisConnection {
 
     /// Connects, authenticates and selects the database; throws `.unavailable` with hiredis' reason.
     init(url: RedisURL, connectTimeout: Duration, commandTimeout: Duration?) throws {
+        Self.ignoreBrokenPipes
         guard let context = redisConnectWithTimeout(url.host, Int32(url.port), Self.timeval(connectTimeout)) else {
             throw StoreError.unavailable("cannot allocate a Redis connection")
         }
@@ -36,6 +37,13 @@ final class RedisConnection {
     }
 
     deinit { close() }
+
+    /// hiredis writes with plain `write(2)`; writing to a connection Redis has closed would raise
+    /// SIGPIPE and kill the gateway. Ignoring it process-wide (as servers do) turns that into EPIPE,
+    /// which surfaces as `.unavailable`.
+    private static let ignoreBrokenPipes: Void = {
+        _ = signal(SIGPIPE, SIG_IGN)
+    }()
 
     var isBroken: Bool { context.map { $0.pointee.err != 0 } ?? true }
 

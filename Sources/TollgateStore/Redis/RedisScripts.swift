@@ -83,29 +83,29 @@ enum RedisScripts {
         """)
 
     /// KEYS: n token-limit keys, m budget keys, then (when counting usage) 3 usage keys (daily, monthly, total).
-    /// ARGV: now (-1 = TIME), n, n×(interval, deltaUnits), m, m×(deltaTokens, deltaMicros, ttl|-1),
+    /// ARGV: n, n×(interval, deltaUnits), m, m×(deltaTokens, deltaMicros, ttl|-1),
     ///       count(0|1), keyID or '', promptTokens, completionTokens, costMicros, 3×ttl|-1.
+    /// Clock-free: a TAT moves by delta×interval and its expiry moves with it, so settling needs no `now`.
     static let settle = RedisScript(
         """
-        local now = tonumber(ARGV[1])
-        if now < 0 then
-          local t = redis.call('TIME')
-          now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-        end
-        local n = tonumber(ARGV[2])
+        local n = tonumber(ARGV[1])
         for i = 1, n do
-          local a = 2 + (i - 1) * 2
+          local a = 1 + (i - 1) * 2
           local tat = tonumber(redis.call('GET', KEYS[i]))
           if tat then
-            local nt = math.max(0, tat + tonumber(ARGV[a + 2]) * tonumber(ARGV[a + 1]))
-            if nt > now then
-              redis.call('SET', KEYS[i], string.format('%d', nt), 'PX', math.floor((nt - now) / 1000) + 1000)
+            local shift = tonumber(ARGV[a + 2]) * tonumber(ARGV[a + 1])
+            local nt = math.max(0, tat + shift)
+            local pttl = redis.call('PTTL', KEYS[i])
+            if pttl < 0 then
+              redis.call('SET', KEYS[i], string.format('%d', nt), 'KEEPTTL')
+            elseif pttl + math.floor(shift / 1000) > 0 then
+              redis.call('SET', KEYS[i], string.format('%d', nt), 'PX', pttl + math.floor(shift / 1000))
             else
               redis.call('DEL', KEYS[i])
             end
           end
         end
-        local bb = 3 + 2 * n
+        local bb = 2 + 2 * n
         local m = tonumber(ARGV[bb])
         for j = 1, m do
           local b = bb + (j - 1) * 3

@@ -179,7 +179,7 @@ public final class RedisStore: StateStore {
     private func apply(_ reservation: Reservation, actual: UsageAmount, countUsage: Bool) async throws {
         let team = reservation.team
         var scriptKeys: [String] = []
-        var arguments = [clockArgument(Date()), String(reservation.tokenLimits.count)]
+        var arguments = [String(reservation.tokenLimits.count)]
         for limit in reservation.tokenLimits {
             let gcra = GCRA(limit: limit.limit, windowSeconds: limit.windowSeconds)
             let bound = max(1, limit.limit) * 10

@@ -1,0 +1,26 @@
+import Testing
+import TollgateStore
+
+struct RedisURLTests {
+    @Test func parsesPasswordHostPortAndDatabase() throws {
+        let url = try RedisURL(parsing: "redis://:s3cr%40t@cache.internal:6380/2")
+        #expect(url.host == "cache.internal" && url.port == 6380 && url.database == 2)
+        #expect(url.password == "s3cr@t" && url.username == nil)
+        #expect(!url.description.contains("s3cr"))
+    }
+
+    @Test func defaultsPortAndDatabase() throws {
+        let url = try RedisURL(parsing: "redis://127.0.0.1")
+        #expect(url.port == 6379 && url.database == 0 && url.password == nil)
+    }
+
+    @Test func parsesACLUserAndIPv6() throws {
+        let url = try RedisURL(parsing: "redis://app:pw@[::1]:7000")
+        #expect(url.username == "app" && url.password == "pw" && url.host == "::1" && url.port == 7000)
+    }
+
+    @Test(arguments: ["http://x", "redis://", "redis://host:notaport", "redis://host:70000", "redis://host/x", "redis://[::1"])
+    func rejectsMalformedURLs(_ text: String) {
+        #expect(throws: StoreError.self) { try RedisURL(parsing: text) }
+    }
+}
