@@ -46,10 +46,14 @@ extension String {
 /// Authenticates against the SHA-256 digests listed under `teams.<t>.keys` in the policy.
 struct PolicyKeyAuthenticator: Authenticator {
     func authenticate(secret: String, policy: PolicySnapshot) async throws(GatewayError) -> Principal {
-        let hash = Digest.sha256Hex(secret)
+        guard let principal = Self.principal(hash: Digest.sha256Hex(secret), policy: policy) else { throw .invalidAPIKey() }
+        return principal
+    }
+
+    static func principal(hash: String, policy: PolicySnapshot) -> Principal? {
         for team in policy.teams.values where team.keyHashes.contains(hash) {
             return Principal(keyID: "policy:" + String(hash.prefix(12)), team: team.name)
         }
-        throw .invalidAPIKey()
+        return nil
     }
 }

@@ -6,64 +6,108 @@ import TollgateUpstream
 struct ForwardedResponse: Sendable {
     let response: UpstreamResponse
     let target: ResolvedTarget
+    /// The plan actually served (differs from the requested one after degradation).
+    let plan: RoutePlan
     let attempts: Int
+    let degraded: Bool
 }
 
 /// Sends one request along a route's ordered targets until one answers usefully.
 ///
 /// Only failures that say nothing about the request itself (connect errors, timeouts, 5xx,
-/// 429) move on to the next target; a provider's 4xx is the client's problem and is returned.
-/// Nothing is retried once the response has started flowing to the client: the caller only
-/// receives a response after its status and headers arrived.
+/// 429) move on to the next target, after a full-jitter backoff; a provider's 4xx is the
+/// client's problem and is returned as is. Targets whose breaker is open, or whose
+/// `Retry-After` has not passed, are skipped. Nothing is retried once the response has
+/// started flowing to the client: the caller only gets a response after its headers arrived.
 struct Forwarder: Sendable {
     let transport: any UpstreamTransport
     let resilience: ResilienceRuntime
+    let planner: RoutePlanner
 
-    func forward(path: String, body: @Sendable (ResolvedTarget) -> [UInt8], stream: Bool, plan: RoutePlan, runtime: RuntimePolicy,
-                 requestID: String, logger: Logger) async throws -> ForwardedResponse
-    {
-        var lastError: GatewayError = .serviceUnavailable("No provider is available for this model right now.")
-        var attempts = 0
-        for target in resilience.orderedAttempts(plan: plan, policy: runtime.snapshot) {
-            if attempts > 0 {
-                try await resilience.backoff(attempt: attempts, policy: runtime.snapshot)
-            }
-            guard let permit = resilience.acquire(target: target, policy: runtime.snapshot) else { continue }
-            attempts += 1
-            let request = UpstreamRequestBuilder.build(
-                path: path, body: body(target), stream: stream, target: target, keys: runtime.providerKeys, requestID: requestID)
-            do {
-                let response = try await transport.execute(request)
+    func forward(
+        path: String, body: @Sendable (ResolvedTarget) -> [UInt8], stream: Bool, plan initial: RoutePlan, runtime: RuntimePolicy,
+        stickyID: String?, requestID: String, logger: Logger
+    ) async throws -> ForwardedResponse {
+        let registry = resilience.registry
+        var plan = initial
+        var failover = resilience.failoverPlan(plan, policy: runtime.snapshot, allowDegrade: true)
+        var degraded = false
+        var lastError: GatewayError?
+        var random = SystemRandomNumberGenerator()
+        while true {
+            switch failover.next(now: .now(), registry: registry, using: &random) {
+            case .degrade(let model):
+                logger.warning("degrading to fallback model", metadata: ["route.model": .string(plan.servedModel), "route.degrade_to": .string(model)])
+                plan = try planner.plan(served: model, requested: initial.requestedModel, routeHeader: initial.routeHeader, stickyID: stickyID, runtime: runtime)
+                failover = resilience.failoverPlan(plan, policy: runtime.snapshot, allowDegrade: false)
+                degraded = true
+            case .exhausted(let why):
+                if let lastError { throw lastError }
+                switch why {
+                case .allTargetsUnavailable(let retryAt):
+                    var error = GatewayError.serviceUnavailable("No provider is available for this model right now; try again later.")
+                    if let retryAt {
+                        let seconds = max(1, Int((retryAt - .now()).secondsDouble.rounded(.up)))
+                        error.headers.append(("retry-after", String(seconds)))
+                    }
+                    throw error
+                default:
+                    throw GatewayError.serviceUnavailable("No provider is available for this model right now.")
+                }
+            case .attempt(let attempt):
+                if attempt.delay > .zero { try await Task.sleep(for: attempt.delay) }
+                guard let target = plan.targets.first(where: { $0.target.provider == attempt.target.provider && $0.target.model == attempt.target.model }) else {
+                    registry.release(attempt.target, permit: attempt.permit)
+                    continue
+                }
+                let request = UpstreamRequestBuilder.build(
+                    path: path, body: body(target), stream: stream, target: target, keys: runtime.providerKeys, requestID: requestID)
+                let response: UpstreamResponse
+                do {
+                    response = try await transport.execute(request)
+                } catch {
+                    if case .cancelled = error {
+                        registry.release(attempt.target, permit: attempt.permit)
+                        throw CancellationError()
+                    }
+                    registry.record(attempt.target, permit: attempt.permit, outcome: Self.outcome(of: error), now: .now())
+                    lastError = Self.gatewayError(for: error)
+                    logger.warning("upstream attempt failed", metadata: ["upstream.target": .string(target.target.id), "upstream.error": .string(Self.kind(of: error)), "upstream.attempt": .stringConvertible(attempt.number)])
+                    continue
+                }
+                registry.record(attempt.target, permit: attempt.permit, outcome: .status(response.status), now: .now())
                 switch response.status {
                 case 200..<300:
-                    resilience.record(permit, outcome: .success)
-                    return ForwardedResponse(response: response, target: target, attempts: attempts)
+                    return ForwardedResponse(response: response, target: target, plan: plan, attempts: attempt.number, degraded: degraded)
                 case 429, 500...599:
-                    resilience.record(permit, outcome: .failure(status: response.status, retryAfter: RetryAfter.seconds(response.headers)))
                     response.body.cancel()
+                    if let seconds = RetryAfter.seconds(response.headers) {
+                        registry.setNotBefore(attempt.target, until: .now() + .milliseconds(Int(seconds * 1000)))
+                    }
                     lastError = response.status == 429
                         ? GatewayError(status: 503, type: "api_error", code: "upstream_rate_limited", message: "The provider is rate limiting; try again later.")
                         : .badGateway("The provider returned an error (status \(response.status)).")
-                    logger.warning("upstream attempt failed", metadata: ["upstream.target": .string(target.target.id), "upstream.status": .stringConvertible(response.status)])
+                    logger.warning("upstream attempt failed", metadata: ["upstream.target": .string(target.target.id), "upstream.status": .stringConvertible(response.status), "upstream.attempt": .stringConvertible(attempt.number)])
                 case 401, 403:
-                    // The gateway's own provider credential was refused: not the client's fault,
-                    // and the provider's message may echo part of the key, so it is not passed on.
-                    resilience.record(permit, outcome: .failure(status: response.status, retryAfter: nil))
+                    // The gateway's own provider credential was refused: not the client's fault, and the
+                    // provider's message may echo part of the key, so it is not passed on.
                     response.body.cancel()
                     lastError = .badGateway("The provider refused the gateway's credentials.")
                     logger.error("provider rejected credentials", metadata: ["upstream.target": .string(target.target.id)])
                 default:
-                    resilience.record(permit, outcome: .clientError)
-                    return ForwardedResponse(response: response, target: target, attempts: attempts)
+                    return ForwardedResponse(response: response, target: target, plan: plan, attempts: attempt.number, degraded: degraded)
                 }
-            } catch {
-                resilience.record(permit, outcome: .transportFailure)
-                lastError = Self.gatewayError(for: error)
-                logger.warning("upstream attempt failed", metadata: ["upstream.target": .string(target.target.id), "upstream.error": .string(Self.kind(of: error))])
-                if case .cancelled = error { throw CancellationError() }
             }
         }
-        throw lastError
+    }
+
+    static func outcome(of error: UpstreamError) -> UpstreamOutcome {
+        switch error {
+        case .timeout: return .timeout
+        case .connectFailed: return .connectError
+        case .transferFailed, .invalidRequest: return .connectionReset
+        case .cancelled: return .cancelled
+        }
     }
 
     static func gatewayError(for error: UpstreamError) -> GatewayError {
@@ -86,11 +130,15 @@ struct Forwarder: Sendable {
     }
 }
 
-/// Parses `Retry-After` (delta seconds or an HTTP date is clamped to a minute's wait).
+/// Parses `Retry-After`: delta seconds (capped at an hour); an HTTP date counts as a minute.
 enum RetryAfter {
     static func seconds(_ headers: [(String, String)]) -> Double? {
         guard let value = headers.first(where: { $0.0 == "retry-after" })?.1 else { return nil }
-        if let seconds = Double(value.trimmingSpaces()), seconds >= 0 { return min(seconds, 3600) }
+        if let seconds = Double(value.trimmingSpaces()), seconds >= 0, seconds.isFinite { return min(seconds, 3600) }
         return 60
     }
+}
+
+extension Duration {
+    var secondsDouble: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import TollgateCore
+import TollgateStore
 import TollgateUpstream
 
 /// Everything `tollgate serve` can be told, after flags, environment and defaults merge.
@@ -45,6 +46,8 @@ public struct GatewayServer: Sendable {
     let client: CurlClient
     let metrics: GatewayMetrics
     let logger: Logger
+    let store: any StateStore
+    let resilience: ResilienceRuntime
 
     /// Loads and validates the policy; a bad policy stops startup with every problem listed.
     public init(configuration: GatewayConfiguration, logger: Logger) throws {
@@ -53,7 +56,10 @@ public struct GatewayServer: Sendable {
         let initial = try PolicyFileLoader.load(path: configuration.policyPath, generation: 1)
         self.holder = PolicyHolder(initial: initial, path: configuration.policyPath)
         self.client = CurlClient(threads: configuration.upstreamThreads)
-        self.metrics = GatewayMetrics()
+        let metrics = GatewayMetrics()
+        self.metrics = metrics
+        self.store = try StateStoreFactory.make(configuration: configuration, policy: initial.snapshot, logger: logger)
+        self.resilience = ResilienceRuntime(metrics: metrics, logger: logger, config: initial.snapshot.circuitBreaker)
         for provider in ProviderKeys.missing(in: initial.snapshot) {
             logger.warning("provider key variable is not set; requests to it go without a key", metadata: ["provider": .string(provider)])
         }
@@ -64,26 +70,46 @@ public struct GatewayServer: Sendable {
         throws -> Application<RouterResponder<GatewayRequestContext>>
     {
         let router = Router(context: GatewayRequestContext.self)
-        router.middlewares.add(ErrorMiddleware())
+        router.middlewares.add(ErrorMiddleware(metrics: metrics))
+        let authenticator = StoreAuthenticator(store: store)
+        let planner = RoutePlanner()
         let proxy = ProxyHandler(
-            policies: holder, authenticator: PolicyKeyAuthenticator(),
-            forwarder: Forwarder(transport: client, resilience: ResilienceRuntime()),
-            planner: RoutePlanner(), metrics: metrics)
+            policies: holder, authenticator: authenticator,
+            forwarder: Forwarder(transport: client, resilience: resilience, planner: planner),
+            planner: planner, admission: AdmissionGate(store: store, metrics: metrics, defaultMaxTokens: 1024), metrics: metrics)
         router.post("/v1/chat/completions") { request, context in try await proxy.chatCompletions(request, context: context) }
         router.post("/v1/embeddings") { request, context in try await proxy.embeddings(request, context: context) }
         router.get("/v1/models") { request, context in try await proxy.models(request, context: context) }
         let client = self.client
         let metrics = self.metrics
-        let ops = OperationsHandler(holder: holder, metrics: metrics) {
-            metrics.gauge("upstream_active_transfers", value: Double(client.activeTransfers))
-        }
+        let store = self.store
+        let resilience = self.resilience
+        let holder = self.holder
+        let ops = OperationsHandler(
+            holder: holder, metrics: metrics,
+            gauges: {
+                metrics.gauge("upstream_active_transfers", value: Double(client.activeTransfers))
+                StatusReport.exportGauges(metrics: metrics, resilience: resilience, policy: holder.policy)
+            },
+            readinessChecks: [{ await store.ping() ? nil : "state store unreachable" }])
+        let admin = AdminHandler(holder: holder, store: store, adminToken: configuration.adminToken)
+        router.post("/admin/keys") { request, context in try await admin.createKey(request, context: context) }
+        router.get("/admin/keys") { request, context in try await admin.listKeys(request, context: context) }
+        router.delete("/admin/keys/:id") { request, context in try await admin.revokeKey(request, context: context) }
+        router.get("/admin/usage") { request, context in try await admin.usage(request, context: context) }
         router.get("/healthz") { _, _ in ops.health() }
         router.get("/readyz") { _, _ in await ops.ready() }
         router.get("/metrics") { _, _ in ops.metricsResponse() }
-        router.get("/admin/status") { request, context in try ops.status(request, adminToken: configuration.adminToken) }
+        router.get("/admin/status") { request, _ in
+            try ops.status(request, adminToken: configuration.adminToken, extra: StatusReport.members(resilience: resilience, policy: holder.policy))
+        }
 
-        let reloader = PolicyReloader(holder: holder, logger: logger)
-        let services: [any Service] = [reloader, UpstreamClientService(client: client)] + extraServices
+        var reloader = PolicyReloader(holder: holder, logger: logger)
+        reloader.onReload = { runtime in resilience.apply(runtime.snapshot) }
+        let services: [any Service] = [
+            reloader, UpstreamClientService(client: client), KeyInvalidationService(store: store, authenticator: authenticator),
+            StateStoreService(store: store),
+        ] + extraServices
         let serverConfiguration = ApplicationConfiguration(
             address: .hostname(configuration.host, port: configuration.port), serverName: nil)
         let running: @Sendable (any Channel) async -> Void = { channel in

@@ -43,7 +43,7 @@ struct PolicyReloader: Service {
         }
         if !force && hash == current.fileHash { return false }
         do {
-            let next = try PolicyFileLoader.load(path: holder.path, generation: current.generation + 1)
+            let next = try PolicyFileLoader.load(path: holder.path, generation: current.generation + 1, previous: current)
             if !force && next.fileHash == current.fileHash { return false }
             holder.replace(with: next)
             logger.info("policy reloaded", metadata: ["policy.hash": .string(next.fileHash), "policy.generation": .stringConvertible(next.generation)])

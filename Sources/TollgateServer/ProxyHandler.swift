@@ -6,12 +6,14 @@ import NIOCore
 import TollgateCore
 import TollgateUpstream
 
-/// The OpenAI-compatible endpoints: authenticate, check the model, route, forward, relay.
+/// The OpenAI-compatible endpoints: authenticate, check the model, route, admit, forward,
+/// relay, settle.
 struct ProxyHandler: Sendable {
     let policies: PolicyHolder
     let authenticator: any Authenticator
     let forwarder: Forwarder
     let planner: RoutePlanner
+    let admission: AdmissionGate
     let metrics: GatewayMetrics
     /// Bound on a non-streamed provider answer the gateway holds in memory.
     let maxUpstreamBodyBytes = 64 * 1024 * 1024
@@ -48,35 +50,69 @@ struct ProxyHandler: Sendable {
         let policy = runtime.snapshot
         let principal = try await authenticate(request, policy: policy)
         let bytes = try await BodyReader.read(request, limit: policy.server.maxBodyBytes)
-        let chat = try ChatCompletionRequest.parse(bytes)
+        var chat = try ChatCompletionRequest.parse(bytes)
         try authorize(model: chat.model, principal: principal, policy: policy)
-        let plan = try planner.plan(model: chat.model, chat: chat, principal: principal, policy: policy)
+        let screening = try ScreeningStage(runtime: runtime.screening, settings: policy.screening)
+        let screened = try screening.screenRequest(&chat, logger: context.logger)
+        let plan = try planner.plan(model: chat.model, chat: chat, principal: principal, runtime: runtime)
+        let ticket = try await admission.admit(
+            principal: principal, policy: policy, servedModel: plan.servedModel, texts: chat.messages.map(\.text),
+            maxTokens: chat.maxTokens, logger: context.logger)
+        // Streams are asked for their usage chunk so budgets settle on real numbers; a client that
+        // did not ask for it does not see it.
+        let addUsage = chat.stream && !chat.clientWantsStreamUsage
+        let requestBody = addUsage ? Self.withStreamUsage(chat) : chat.bytes
+        let spans = addUsage ? ((try? JSONParser.parseObjectWithSpans(requestBody).1) ?? chat.spans) : chat.spans
         let started = ContinuousClock.now
-        let forwarded = try await forwarder.forward(
-            path: "/chat/completions",
-            body: { target in BodyRewriter.replacing("model", with: .string(target.target.model), in: chat.bytes, spans: chat.spans) },
-            stream: chat.stream, plan: plan, runtime: runtime, requestID: context.requestID, logger: context.logger)
-        var headers = proxiedHeaders(forwarded, plan: plan)
+        let forwarded: ForwardedResponse
+        do {
+            forwarded = try await forwarder.forward(
+                path: "/chat/completions",
+                body: { target in BodyRewriter.replacing("model", with: .string(target.target.model), in: requestBody, spans: spans) },
+                stream: chat.stream, plan: plan, runtime: runtime,
+                stickyID: planner.stickyID(model: plan.servedModel, chat: chat, principal: principal, policy: policy),
+                requestID: context.requestID, logger: context.logger)
+        } catch {
+            await admission.refund(ticket, logger: context.logger)
+            recordCanary(runtime, plan: plan, failed: true, started: started)
+            throw error
+        }
+        var headers = proxiedHeaders(forwarded, ticket: ticket, flags: screened.flags)
         let upstream = forwarded.response
         if chat.stream && upstream.status == 200 {
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"
-            let relay = StreamRelay(suppressUsageChunk: false, transform: nil)
+            let relay = StreamRelay(suppressUsageChunk: addUsage, screen: screening.streamScreen(session: screened.session))
             let logger = context.logger
             let metrics = self.metrics
+            let admission = self.admission
             let target = forwarded.target.target.id
+            let served = forwarded.plan
             return Response(
                 status: .ok, headers: headers,
                 body: ResponseBody { writer in
                     let summary = await relay.relay(upstream.body, to: &writer, logger: logger)
                     metrics.recordUpstream(target: target, seconds: started.secondsElapsed, failed: summary.failure != nil)
+                    self.recordCanary(runtime, plan: served, failed: summary.failure != nil, started: started)
+                    await admission.settle(ticket, usage: summary.usage, completionEstimate: summary.events, logger: logger)
                     try await writer.finish(nil)
                 })
         }
-        let body = try await collect(upstream)
+        let body: [UInt8]
+        do {
+            body = try await collect(upstream)
+        } catch {
+            await admission.refund(ticket, logger: context.logger)
+            recordCanary(runtime, plan: forwarded.plan, failed: true, started: started)
+            throw error
+        }
         metrics.recordUpstream(target: forwarded.target.target.id, seconds: started.secondsElapsed, failed: false)
+        recordCanary(runtime, plan: forwarded.plan, failed: upstream.status >= 500, started: started)
+        let parsed = upstream.status == 200 ? try? JSONParser.parse(body) : nil
+        await admission.settle(ticket, usage: TokenUsage(json: parsed?["usage"]), logger: context.logger)
+        let outBody = screening.screenResponse(body, parsed: parsed, session: screened.session, logger: context.logger)
         headers[.contentType] = upstream.headers.first(where: { $0.0 == "content-type" })?.1 ?? "application/json"
-        return Response(status: .init(code: upstream.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        return Response(status: .init(code: upstream.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: outBody)))
     }
 
     func embeddings(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -86,17 +122,46 @@ struct ProxyHandler: Sendable {
         let bytes = try await BodyReader.read(request, limit: policy.server.maxBodyBytes)
         let embedding = try EmbeddingsRequest.parse(bytes)
         try authorize(model: embedding.model, principal: principal, policy: policy)
-        let plan = try planner.plan(model: embedding.model, chat: nil, principal: principal, policy: policy)
+        let plan = try planner.plan(model: embedding.model, chat: nil, principal: principal, runtime: runtime)
+        let ticket = try await admission.admit(
+            principal: principal, policy: policy, servedModel: plan.servedModel, texts: embedding.inputs, maxTokens: 0, logger: context.logger)
         let started = ContinuousClock.now
-        let forwarded = try await forwarder.forward(
-            path: "/embeddings",
-            body: { target in BodyRewriter.replacing("model", with: .string(target.target.model), in: embedding.bytes, spans: embedding.spans) },
-            stream: false, plan: plan, runtime: runtime, requestID: context.requestID, logger: context.logger)
-        let body = try await collect(forwarded.response)
+        let forwarded: ForwardedResponse
+        let body: [UInt8]
+        do {
+            forwarded = try await forwarder.forward(
+                path: "/embeddings",
+                body: { target in BodyRewriter.replacing("model", with: .string(target.target.model), in: embedding.bytes, spans: embedding.spans) },
+                stream: false, plan: plan, runtime: runtime, stickyID: principal.keyID, requestID: context.requestID, logger: context.logger)
+            body = try await collect(forwarded.response)
+        } catch {
+            await admission.refund(ticket, logger: context.logger)
+            throw error
+        }
         metrics.recordUpstream(target: forwarded.target.target.id, seconds: started.secondsElapsed, failed: false)
-        var headers = proxiedHeaders(forwarded, plan: plan)
+        let usage = (try? JSONParser.parse(body))?["usage"]
+        await admission.settle(ticket, usage: TokenUsage(json: usage), logger: context.logger)
+        var headers = proxiedHeaders(forwarded, ticket: ticket, flags: [])
         headers[.contentType] = "application/json"
         return Response(status: .init(code: forwarded.response.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    private func recordCanary(_ runtime: RuntimePolicy, plan: RoutePlan, failed: Bool, started: ContinuousClock.Instant) {
+        guard let canary = runtime.routing.canaries[plan.servedModel] else { return }
+        let elapsed = ContinuousClock.now - started
+        if let decision = canary.record(variant: plan.variantIndex, failed: failed, latency: elapsed, now: .now()) {
+            metrics.count("canary_rollbacks", labels: [("model", plan.servedModel), ("variant", plan.variant.name)])
+            Logger(label: "tollgate.canary").error(
+                "canary variant rolled back", metadata: ["canary.model": .string(plan.servedModel), "canary.variant": .string(plan.variant.name), "canary.decision": .string("\(decision)")])
+        }
+        metrics.count("variant_requests", labels: [("model", plan.servedModel), ("variant", plan.variant.name)])
+        if failed { metrics.count("variant_errors", labels: [("model", plan.servedModel), ("variant", plan.variant.name)]) }
+    }
+
+    /// The body with `stream_options.include_usage` set, other fields untouched.
+    static func withStreamUsage(_ chat: ChatCompletionRequest) -> [UInt8] {
+        let options = (chat.body["stream_options"] ?? .object([])).setting("include_usage", to: .bool(true))
+        return BodyRewriter.replacing("stream_options", with: options, in: chat.bytes, spans: chat.spans)
     }
 
     private func collect(_ response: UpstreamResponse) async throws -> [UInt8] {
@@ -107,11 +172,15 @@ struct ProxyHandler: Sendable {
         }
     }
 
-    private func proxiedHeaders(_ forwarded: ForwardedResponse, plan: RoutePlan) -> HTTPFields {
+    private func proxiedHeaders(_ forwarded: ForwardedResponse, ticket: AdmissionTicket, flags: [String]) -> HTTPFields {
         var headers = HTTPFields()
-        headers[.tollgateModel] = plan.servedModel
+        headers[.tollgateModel] = forwarded.plan.servedModel + (forwarded.degraded ? ";degraded" : "")
         headers[.tollgateProvider] = forwarded.target.provider.name
-        if let route = plan.routeHeader { headers[.tollgateRoute] = route }
+        if let route = forwarded.plan.routeHeader { headers[.tollgateRoute] = route }
+        if !flags.isEmpty { headers[.tollgateFlags] = flags.joined(separator: ",") }
+        for (name, value) in ticket.headers {
+            if let field = HTTPField.Name(name) { headers[field] = value }
+        }
         return headers
     }
 }

@@ -1,38 +1,42 @@
+import Logging
 import TollgateCore
 
-/// How one attempt ended, in the terms breakers care about.
-enum AttemptOutcome: Sendable {
-    case success
-    /// The provider answered with a status that says it is unwell or overloaded.
-    case failure(status: Int, retryAfter: Double?)
-    /// Connect error, timeout or reset.
-    case transportFailure
-    /// A 4xx caused by the request: says nothing about the provider's health.
-    case clientError
-}
-
-/// Permission to send one attempt to a target (held so half-open probes can be counted).
-struct AttemptPermit: Sendable {
-    let target: ResolvedTarget
-}
-
-/// Breakers, retry order and backoff as the forwarder sees them.
+/// The process-wide breakers and the per-policy retry settings, as the forwarder uses them.
+///
+/// Breakers live as long as the process (a reload keeps their state and applies the new
+/// thresholds); transitions are logged and counted as they happen.
 struct ResilienceRuntime: Sendable {
-    func orderedAttempts(plan: RoutePlan, policy: PolicySnapshot) -> [ResolvedTarget] {
-        let total = max(plan.targets.count, 1 + policy.retries.max)
-        guard !plan.targets.isEmpty else { return [] }
-        return (0..<total).map { plan.targets[$0 % plan.targets.count] }
+    let registry: BreakerRegistry
+
+    init(metrics: GatewayMetrics, logger: Logger, config: BreakerSettings) {
+        self.registry = BreakerRegistry(config: Self.config(config)) { target, transition in
+            logger.warning(
+                "circuit breaker transition",
+                metadata: ["breaker.target": .string(target.description), "breaker.from": .string("\(transition.from)"), "breaker.to": .string("\(transition.to)")])
+            metrics.count("breaker_transitions", labels: [("target", target.description), ("to", "\(transition.to)")])
+        }
     }
 
-    func acquire(target: ResolvedTarget, policy: PolicySnapshot) -> AttemptPermit? {
-        AttemptPermit(target: target)
+    static func config(_ settings: BreakerSettings) -> CircuitBreakerConfig {
+        CircuitBreakerConfig(
+            failureThreshold: settings.failureThreshold, windowSeconds: Double(settings.windowSeconds),
+            cooldownSeconds: Double(settings.cooldownSeconds), halfOpenProbes: settings.halfOpenProbes)
     }
 
-    func record(_ permit: AttemptPermit, outcome: AttemptOutcome) {}
+    /// Applies a reloaded policy: new thresholds, and forget targets that no longer exist.
+    func apply(_ snapshot: PolicySnapshot) {
+        registry.updateConfig(Self.config(snapshot.circuitBreaker))
+        var targets = Set<TargetID>()
+        for model in snapshot.models.values {
+            for variant in model.variants { for t in variant.targets { targets.insert(TargetID(provider: t.provider, model: t.model)) } }
+        }
+        registry.retain(only: targets)
+    }
 
-    func backoff(attempt: Int, policy: PolicySnapshot) async throws {
-        let base = Double(policy.retries.backoffMs) * Double(1 << min(attempt - 1, 6))
-        let jittered = Double.random(in: 0...max(base, 0))
-        if jittered > 0 { try await Task.sleep(for: .milliseconds(Int(jittered))) }
+    func failoverPlan(_ plan: RoutePlan, policy: PolicySnapshot, allowDegrade: Bool) -> FailoverPlan {
+        FailoverPlan(
+            targets: plan.targets.map { TargetID(provider: $0.target.provider, model: $0.target.model) },
+            retries: RetryConfig(max: policy.retries.max, backoffMs: policy.retries.backoffMs),
+            degradeTo: allowDegrade ? policy.models[plan.servedModel]?.degradeTo : nil)
     }
 }

@@ -3,22 +3,40 @@ import TollgateCore
 /// Turns the requested model name into a `RoutePlan`: router aliases are resolved by
 /// complexity, canary models by variant weights, then targets are looked up.
 struct RoutePlanner: Sendable {
-    func plan(model: String, chat: ChatCompletionRequest?, principal: Principal, policy: PolicySnapshot) throws(GatewayError) -> RoutePlan {
+    func plan(model: String, chat: ChatCompletionRequest?, principal: Principal, runtime: RuntimePolicy) throws(GatewayError) -> RoutePlan {
+        let policy = runtime.snapshot
         var served = model
         var routeHeader: String? = nil
-        if let router = policy.routers[model] {
-            guard let tier = router.tiers.first else { throw .serviceUnavailable("Router `\(model)` has no tiers.") }
-            served = tier.model
-            routeHeader = "\(model);model=\(served)"
+        if let scorer = runtime.routing.scorers[model] {
+            let messages = (chat?.messages ?? []).map { (role: $0.role, text: $0.text) }
+            let result = scorer.score(ComplexityInput(messages: messages, toolCount: chat?.toolCount ?? 0, maxTokens: chat?.maxTokens))
+            served = result.model
+            routeHeader = result.headerValue(router: model)
         }
-        guard let settings = policy.models[served] else { throw .modelNotFound(model) }
-        guard let variant = settings.variants.first(where: { $0.weight > 0 }) ?? settings.variants.first else {
-            throw .serviceUnavailable("Model `\(served)` has no targets.")
+        return try plan(served: served, requested: model, routeHeader: routeHeader, stickyID: stickyID(model: served, chat: chat, principal: principal, policy: policy), runtime: runtime)
+    }
+
+    /// The plan for a concrete model (used again when degrading to a fallback model).
+    func plan(served: String, requested: String, routeHeader: String?, stickyID: String?, runtime: RuntimePolicy) throws(GatewayError) -> RoutePlan {
+        let policy = runtime.snapshot
+        guard let settings = policy.models[served] else { throw .modelNotFound(served) }
+        var index = 0
+        if let canary = runtime.routing.canaries[served] {
+            index = canary.pick(stickyID: stickyID) ?? 0
         }
-        let index = settings.variants.firstIndex(where: { $0.name == variant.name }) ?? 0
+        guard settings.variants.indices.contains(index) else { throw .serviceUnavailable("Model `\(served)` has no targets.") }
+        let variant = settings.variants[index]
         return RoutePlan(
-            requestedModel: model, servedModel: served, variant: variant, variantIndex: index,
+            requestedModel: requested, servedModel: served, variant: variant, variantIndex: index,
             targets: resolve(variant.targets, policy: policy), routeHeader: routeHeader)
+    }
+
+    func stickyID(model: String, chat: ChatCompletionRequest?, principal: Principal, policy: PolicySnapshot) -> String? {
+        switch policy.models[model]?.sticky ?? .key {
+        case .key: return principal.keyID
+        case .user: return chat?.user ?? principal.keyID
+        case .none: return nil
+        }
     }
 
     func resolve(_ targets: [TargetSettings], policy: PolicySnapshot) -> [ResolvedTarget] {

@@ -12,11 +12,12 @@ struct RuntimePolicy: Sendable {
     let generation: Int
     let screening: ScreeningRuntime?
     let providerKeys: ProviderKeys
+    let routing: RoutingRuntime
 }
 
 /// Reads policy files from disk and compiles them into a `RuntimePolicy`.
 enum PolicyFileLoader {
-    static func load(path: String, generation: Int) throws -> RuntimePolicy {
+    static func load(path: String, generation: Int, previous: RuntimePolicy? = nil) throws -> RuntimePolicy {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -34,7 +35,8 @@ enum PolicyFileLoader {
         let screening = try ScreeningRuntime.build(snapshot.screening, policyPath: path)
         return RuntimePolicy(
             snapshot: snapshot, fileHash: Digest.hex(Digest.sha256(hashed)), loadedAt: Date(),
-            generation: generation, screening: screening, providerKeys: ProviderKeys(snapshot: snapshot))
+            generation: generation, screening: screening, providerKeys: ProviderKeys(snapshot: snapshot),
+            routing: RoutingRuntime.build(snapshot, previous: previous?.routing))
     }
 
     /// The combined hash of the files a policy depends on, without compiling anything; the

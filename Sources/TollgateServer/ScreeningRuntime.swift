@@ -1,8 +1,36 @@
 import TollgateCore
+import TollgateScreening
 
-/// Compiled screening for one policy version. Filled in when the screening engine lands.
+/// Compiled screening for one policy version: the PCRE2 engine and what to do with findings.
 struct ScreeningRuntime: Sendable {
+    let engine: ScreeningEngine
+    let settings: ScreeningSettings
+    let redactTypes: Set<PIIType>
+    let blockTypes: Set<PIIType>
+
+    /// Compiles the packs the policy names; nil when screening is off. Pack errors carry
+    /// `file:line` and fail the load like any other policy error.
     static func build(_ settings: ScreeningSettings, policyPath: String) throws -> ScreeningRuntime? {
-        nil
+        guard settings.isEnabled else { return nil }
+        let engine: ScreeningEngine
+        do {
+            engine = try ScreeningEngine.load(
+                injectionPackPaths: settings.injectionAction == .off ? [] : settings.injectionPacks,
+                piiPackPath: settings.piiEntities.isEmpty ? nil : settings.piiPack,
+                injectionThreshold: settings.injectionThreshold)
+        } catch let errors as PackErrors {
+            throw PolicyLoadError(issues: errors.errors.map { PolicyIssue(file: $0.file, line: max($0.line, 1), message: $0.message) })
+        }
+        var redact = Set<PIIType>()
+        var block = Set<PIIType>()
+        for (name, action) in settings.piiEntities {
+            guard let type = PIIType(rawValue: name) else { continue }
+            switch action {
+            case .redact: redact.insert(type)
+            case .block: block.insert(type)
+            case .allow: break
+            }
+        }
+        return ScreeningRuntime(engine: engine, settings: settings, redactTypes: redact, blockTypes: block)
     }
 }

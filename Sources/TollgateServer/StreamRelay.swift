@@ -24,7 +24,7 @@ struct StreamRelay: Sendable {
     /// Hides the provider's usage chunk from a client that did not ask for it (the gateway
     /// asks for it to settle budgets).
     let suppressUsageChunk: Bool
-    let transform: (@Sendable ([UInt8]) -> [UInt8]?)?
+    let screen: StreamScreen?
 
     func relay(_ body: UpstreamBody, to writer: inout any ResponseBodyWriter, logger: Logger) async -> StreamSummary {
         var summary = StreamSummary()
@@ -63,7 +63,8 @@ struct StreamRelay: Sendable {
             }
             if !summary.sawDone {
                 // The provider closed without [DONE]: end the stream the way clients expect.
-                try? await writer.write(ByteBuffer(bytes: SSEEvent.encode(SSEEvent.done)))
+                let flushed = screen?.flush() ?? []
+                try? await writer.write(ByteBuffer(bytes: flushed + SSEEvent.encode(SSEEvent.done)))
             }
         } catch {
             body.cancel()
@@ -89,7 +90,7 @@ struct StreamRelay: Sendable {
         guard let data = SSEEvent.data(event) else { return event }
         if data == SSEEvent.done {
             summary.sawDone = true
-            return event
+            return screen?.process(event) ?? event
         }
         if data.count < 4096, data.firstRange(of: Array("\"usage\"".utf8)) != nil,
             let value = try? JSONParser.parse(data), let usage = TokenUsage(json: value["usage"])
@@ -97,7 +98,6 @@ struct StreamRelay: Sendable {
             summary.usage = usage
             if suppressUsageChunk, (value["choices"]?.arrayValue ?? []).isEmpty { return nil }
         }
-        if let transform { return transform(event) }
-        return event
+        return screen?.process(event) ?? event
     }
 }

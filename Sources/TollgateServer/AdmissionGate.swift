@@ -1,0 +1,101 @@
+import Foundation
+import Logging
+import TollgateCore
+import TollgateStore
+
+/// What admission granted: a reservation to settle or refund, and the rate-limit headers.
+struct AdmissionTicket: Sendable {
+    let reservation: Reservation?
+    let headers: [(String, String)]
+    let promptEstimate: Int
+    let price: PriceSettings?
+
+    static let unmetered = AdmissionTicket(reservation: nil, headers: [], promptEstimate: 0, price: nil)
+}
+
+/// Rate limits and budgets for one request: admit before forwarding, settle after.
+///
+/// All checks go to the store in one atomic call (one Redis round trip). When the store is
+/// unreachable the policy's `state.on_unavailable` decides: fail_closed refuses with 503,
+/// fail_open lets the request through unmetered; either way a metric counts it.
+struct AdmissionGate: Sendable {
+    let store: any StateStore
+    let metrics: GatewayMetrics
+    /// Completion tokens reserved when a request gives no `max_tokens`.
+    let defaultMaxTokens: Int
+
+    func admit(principal: Principal, policy: PolicySnapshot, servedModel: String, texts: [String], maxTokens: Int?, logger: Logger)
+        async throws -> AdmissionTicket
+    {
+        guard let team = policy.teams[principal.team] else { throw GatewayError.invalidAPIKey() }
+        let price = policy.models[servedModel]?.price
+        let prompt = TokenEstimator.estimatePrompt(messages: texts)
+        let reserveTokens = TokenEstimator.reservation(promptEstimate: prompt, maxTokens: maxTokens, defaultMaxTokens: defaultMaxTokens)
+        var limits: [LimitRule] = []
+        if let rpm = team.rpm { limits.append(.requestsPerMinute(key: "team:rpm", limit: rpm)) }
+        if let tpm = team.tpm { limits.append(.tokensPerMinute(key: "team:tpm", limit: tpm, estimatedTokens: reserveTokens)) }
+        if let rpm = principal.rpm { limits.append(.requestsPerMinute(key: "key:\(principal.keyID):rpm", limit: rpm)) }
+        if let tpm = principal.tpm { limits.append(.tokensPerMinute(key: "key:\(principal.keyID):tpm", limit: tpm, estimatedTokens: reserveTokens)) }
+        var budgets: [BudgetRule] = []
+        if let budget = team.budget {
+            let reserveMicros = price.map {
+                CostMath.costMicros(promptTokens: prompt, completionTokens: reserveTokens - prompt, inputPer1M: $0.inputPer1M, outputPer1M: $0.outputPer1M)
+            } ?? 0
+            budgets.append(BudgetRule(
+                scope: "team", period: BudgetPeriod(rawValue: budget.period.rawValue) ?? .monthly,
+                tokenLimit: budget.tokens.map(Int64.init), microsLimit: budget.usd.map(CostMath.micros(usd:)),
+                reserveTokens: Int64(reserveTokens), reserveMicros: reserveMicros))
+        }
+        let request = AdmissionRequest(team: principal.team, keyID: principal.keyID, limits: limits, budgets: budgets)
+        do {
+            switch try await store.admit(request, now: Date()) {
+            case .admitted(let admission):
+                return AdmissionTicket(reservation: admission.reservation, headers: admission.rateLimitHeaders, promptEstimate: prompt, price: price)
+            case .refused(let refusal):
+                metrics.count("admission_refusals", labels: [("team", principal.team), ("reason", refusal.reasonLabel)])
+                throw refusal.gatewayError
+            }
+        } catch let error as StoreError where error.isUnavailability {
+            metrics.count("store_unavailable", labels: [("operation", "admit")])
+            logger.error("state store unavailable during admission", metadata: ["store.error": .string(error.description), "policy.on_unavailable": .string(policy.state.onUnavailable.rawValue)])
+            if policy.state.onUnavailable == .failOpen { return AdmissionTicket(reservation: nil, headers: [], promptEstimate: prompt, price: price) }
+            throw GatewayError.serviceUnavailable("Rate limits and budgets cannot be checked right now; try again shortly.")
+        }
+    }
+
+    /// Corrects the reservation to actual usage (or to an estimate when the provider gave none).
+    func settle(_ ticket: AdmissionTicket, usage: TokenUsage?, completionEstimate: Int = 0, logger: Logger) async {
+        guard let reservation = ticket.reservation else { return }
+        let prompt = usage?.promptTokens ?? ticket.promptEstimate
+        let completion = usage?.completionTokens ?? completionEstimate
+        let cost = ticket.price.map {
+            CostMath.costMicros(promptTokens: prompt, completionTokens: completion, inputPer1M: $0.inputPer1M, outputPer1M: $0.outputPer1M)
+        } ?? 0
+        do {
+            try await store.settle(reservation, actual: UsageAmount(promptTokens: prompt, completionTokens: completion, costMicros: cost))
+        } catch {
+            metrics.count("store_unavailable", labels: [("operation", "settle")])
+            logger.error("could not settle usage", metadata: ["store.error": .string(String(describing: error))])
+        }
+    }
+
+    /// Returns a failed request's reservation.
+    func refund(_ ticket: AdmissionTicket, logger: Logger) async {
+        guard let reservation = ticket.reservation else { return }
+        do {
+            try await store.refund(reservation)
+        } catch {
+            metrics.count("store_unavailable", labels: [("operation", "refund")])
+            logger.error("could not refund reservation", metadata: ["store.error": .string(String(describing: error))])
+        }
+    }
+}
+
+extension AdmissionRefusal {
+    var reasonLabel: String {
+        switch self {
+        case .rateLimited(_, let kind, _, _): return kind == .requests ? "rpm" : "tpm"
+        case .budgetExhausted(_, _, let dimension, _): return dimension == .usd ? "budget_usd" : "budget_tokens"
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import Logging
+import TollgateCore
+import TollgateScreening
+
+/// What input screening decided for a request that may proceed.
+struct ScreenedRequest: Sendable {
+    /// For `x-tollgate-flags`: rule ids of flagged injections and redacted entity types.
+    var flags: [String] = []
+    /// Placeholder numbering shared by the request, its response and its stream.
+    var session: RedactionSession?
+    /// Placeholders per type issued for the request, so restore never un-redacts response-only PII.
+    var requestCounts: [PIIType: Int] = [:]
+}
+
+/// Injection and PII screening of one request and its response.
+///
+/// Every message role is scanned (tool results and quoted documents carry indirect
+/// injections). A block names rule ids only, never matched text; redaction replaces values
+/// with typed placeholders before anything leaves the gateway.
+struct ScreeningStage: Sendable {
+    let runtime: ScreeningRuntime?
+
+    init(runtime: ScreeningRuntime?, settings: ScreeningSettings) throws {
+        self.runtime = runtime
+    }
+
+    func screenRequest(_ chat: inout ChatCompletionRequest, logger: Logger) throws -> ScreenedRequest {
+        guard let runtime else { return ScreenedRequest() }
+        var result = ScreenedRequest()
+        if runtime.settings.injectionAction != .off {
+            var rules: [String] = []
+            for message in chat.messages where !message.text.isEmpty {
+                let verdict = runtime.engine.scanInjection(message.text)
+                if verdict.isInjection { rules.append(contentsOf: verdict.ruleIDs) }
+            }
+            let unique = Array(Set(rules)).sorted()
+            if !unique.isEmpty {
+                logger.warning("prompt injection detected", metadata: ["screening.rules": .string(unique.joined(separator: ",")), "screening.action": .string(runtime.settings.injectionAction.rawValue)])
+                if runtime.settings.injectionAction == .block { throw GatewayError.policyViolation(rules: unique) }
+                result.flags.append(contentsOf: unique.map { "injection:\($0)" })
+            }
+        }
+        guard !runtime.redactTypes.isEmpty || !runtime.blockTypes.isEmpty else { return result }
+        let allTypes = runtime.redactTypes.union(runtime.blockTypes)
+        if !runtime.blockTypes.isEmpty {
+            for message in chat.messages where !message.text.isEmpty {
+                let found = runtime.engine.findPII(message.text, types: runtime.blockTypes)
+                if let first = found.first {
+                    logger.warning("request blocked for PII", metadata: ["screening.pii": .string(first.type.rawValue)])
+                    throw GatewayError.policyViolation(rules: Array(Set(found.map { "pii:\($0.type.rawValue)" })).sorted())
+                }
+            }
+        }
+        guard !runtime.redactTypes.isEmpty else { return result }
+        let session = RedactionSession()
+        result.session = session
+        let redacted = MessageRedactor.redact(chat.body, engine: runtime.engine, types: runtime.redactTypes, session: session)
+        if redacted.changed {
+            chat.body = redacted.body
+            chat.bytes = JSONWriter.bytes(redacted.body)
+            chat.spans = (try? JSONParser.parseObjectWithSpans(chat.bytes).1) ?? [:]
+            chat.messages = (redacted.body["messages"]?.arrayValue ?? []).map {
+                ChatMessageText(role: $0["role"]?.stringValue ?? "", text: (try? MessageContent.text(of: $0["content"], param: "")) ?? "")
+            }
+            result.requestCounts = session.counts
+            result.flags.append(contentsOf: session.counts.keys.map { "redacted:\($0.rawValue)" }.sorted())
+        }
+        _ = allTypes
+        return result
+    }
+
+    /// A non-streamed response with PII redacted (or restored, when configured).
+    func screenResponse(_ body: [UInt8], parsed: JSONValue?, session: RedactionSession?, logger: Logger) -> [UInt8] {
+        guard let runtime, runtime.settings.screenResponses || runtime.settings.restore, let parsed else { return body }
+        let session = session ?? RedactionSession()
+        let requestCounts = session.counts
+        guard let choices = parsed["choices"]?.arrayValue else { return body }
+        var changed = false
+        let newChoices: [JSONValue] = choices.map { choice in
+            guard let message = choice["message"], let content = message["content"]?.stringValue else { return choice }
+            let screened = screenText(content, runtime: runtime, session: session, requestCounts: requestCounts)
+            if screened == content { return choice }
+            changed = true
+            return choice.setting("message", to: message.setting("content", to: .string(screened)))
+        }
+        guard changed else { return body }
+        return JSONWriter.bytes(parsed.setting("choices", to: .array(newChoices)))
+    }
+
+    func screenText(_ text: String, runtime: ScreeningRuntime, session: RedactionSession, requestCounts: [PIIType: Int]) -> String {
+        var out = text
+        if runtime.settings.screenResponses && !runtime.redactTypes.isEmpty {
+            out = runtime.engine.redact(out, types: runtime.redactTypes.union(runtime.blockTypes), session: session)
+        }
+        if runtime.settings.restore { out = session.restore(out, issuedBefore: requestCounts) }
+        return out
+    }
+
+    /// The per-stream screen for a streamed response, or nil when nothing needs screening.
+    func streamScreen(session: RedactionSession?) -> StreamScreen? {
+        guard let runtime, (runtime.settings.screenResponses && !runtime.redactTypes.isEmpty) || (runtime.settings.restore && session != nil) else { return nil }
+        return StreamScreen(runtime: runtime, session: session ?? RedactionSession())
+    }
+}
+
+/// Redacts the text of every message (string content and text parts) in a chat body.
+enum MessageRedactor {
+    static func redact(_ body: JSONValue, engine: ScreeningEngine, types: Set<PIIType>, session: RedactionSession) -> (body: JSONValue, changed: Bool) {
+        guard let messages = body["messages"]?.arrayValue else { return (body, false) }
+        var changed = false
+        let out: [JSONValue] = messages.map { message in
+            switch message["content"] {
+            case .some(.string(let text)):
+                let redacted = engine.redact(text, types: types, session: session)
+                if redacted == text { return message }
+                changed = true
+                return message.setting("content", to: .string(redacted))
+            case .some(.array(let parts)):
+                var partChanged = false
+                let newParts: [JSONValue] = parts.map { part in
+                    guard let text = part["text"]?.stringValue else { return part }
+                    let redacted = engine.redact(text, types: types, session: session)
+                    if redacted == text { return part }
+                    partChanged = true
+                    return part.setting("text", to: .string(redacted))
+                }
+                if !partChanged { return message }
+                changed = true
+                return message.setting("content", to: .array(newParts))
+            default:
+                return message
+            }
+        }
+        return (body.setting("messages", to: .array(out)), changed)
+    }
+}

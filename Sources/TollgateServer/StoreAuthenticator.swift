@@ -1,0 +1,73 @@
+import Foundation
+import Synchronization
+import TollgateCore
+import TollgateStore
+
+/// Authenticates admin-issued keys from the state store, with a short per-replica cache.
+///
+/// Entries are trusted for `freshFor` (1 s), which bounds how long a revocation takes to reach
+/// this replica even if a pub/sub message is lost; invalidation messages drop them sooner. When
+/// the store is unreachable, entries up to `staleFor` old keep known keys working
+/// (stale-if-error), while unknown keys are refused with 503 rather than let through.
+final class StoreAuthenticator: Authenticator, Sendable {
+    private struct Entry {
+        var record: APIKeyRecord?
+        var fetchedAt: ContinuousClock.Instant
+    }
+
+    private let store: any StateStore
+    private let fallback: PolicyKeyAuthenticator
+    private let cache = Mutex<[String: Entry]>([:])
+    private let freshFor: Duration
+    private let staleFor: Duration
+    /// Bound on cached entries (negative lookups included) so a key-guessing client cannot grow memory.
+    private let maxEntries = 100_000
+
+    init(store: any StateStore, freshFor: Duration = .seconds(1), staleFor: Duration = .seconds(60)) {
+        self.store = store
+        self.fallback = PolicyKeyAuthenticator()
+        self.freshFor = freshFor
+        self.staleFor = staleFor
+    }
+
+    func authenticate(secret: String, policy: PolicySnapshot) async throws(GatewayError) -> Principal {
+        let hash = Digest.sha256Hex(secret)
+        if let principal = PolicyKeyAuthenticator.principal(hash: hash, policy: policy) { return principal }
+        let now = ContinuousClock.now
+        let cached = cache.withLock { $0[hash] }
+        let record: APIKeyRecord?
+        if let cached, now - cached.fetchedAt < freshFor {
+            record = cached.record
+        } else {
+            do {
+                record = try await store.key(hash: hash)
+                remember(hash, record, at: now)
+            } catch {
+                guard let cached, now - cached.fetchedAt < staleFor else {
+                    throw GatewayError.serviceUnavailable("The key store is unavailable; try again shortly.")
+                }
+                record = cached.record
+            }
+        }
+        guard let record, record.isUsable(at: Date()) else { throw .invalidAPIKey() }
+        guard policy.teams[record.team] != nil else { throw .invalidAPIKey("The key's team is not in the current policy.") }
+        return Principal(keyID: record.id, team: record.team, rpm: record.rpm, tpm: record.tpm, models: record.models)
+    }
+
+    private func remember(_ hash: String, _ record: APIKeyRecord?, at now: ContinuousClock.Instant) {
+        cache.withLock { cache in
+            if cache.count >= maxEntries { cache.removeAll(keepingCapacity: true) }
+            cache[hash] = Entry(record: record, fetchedAt: now)
+        }
+    }
+
+    /// Applies one invalidation message from the store.
+    func invalidate(_ message: KeyInvalidation) {
+        cache.withLock { cache in
+            switch message {
+            case .key(let hash): cache[hash] = nil
+            case .all: cache.removeAll()
+            }
+        }
+    }
+}
