@@ -130,7 +130,14 @@ enum PIIValidation {
             number = digits(bytes[bytes.startIndex..<xIndex])
         }
         guard (7...15).contains(number.count) else { return false }
-        return Set(number).count > 2
+        return Set(number).count > 2 && !isISODate(bytes)
+    }
+
+    /// `1984-07-12`: digits and dashes in date shape are a date, even right before "mobile".
+    static func isISODate(_ bytes: ArraySlice<UInt8>) -> Bool {
+        let shape = bytes.map { $0 >= 0x30 && $0 <= 0x39 ? UInt8(ascii: "9") : $0 }
+        return shape == Array("9999-99-99".utf8) || shape == Array("9999/99/99".utf8)
+            || shape == Array("99/99/9999".utf8) || shape == Array("99.99.9999".utf8)
     }
 
     /// Rejects placeholders such as `sk-xxxxxxxxxxxxxxxxxxxx` or `YOUR_API_KEY_HERE`: a real token mixes
