@@ -1,0 +1,288 @@
+import Foundation
+
+/// One rewriting of a message that injection rules run over.
+struct InjectionView {
+    enum Kind { case text, compact }
+    let kind: Kind
+    let bytes: [UInt8]
+}
+
+/// Rewrites a message into the views injection rules match, so trivial obfuscation does not evade them:
+/// NFKC, invisible characters removed, homoglyphs folded, whitespace collapsed (the *text* view); the
+/// same with leetspeak folded and spaced-out letters joined; a *compact* view of letters only (defeats
+/// split words such as `ign-ore prev.ious`); and base64 / URL-encoded segments decoded and screened
+/// the same way. Offsets are not kept: injection verdicts never point into the text.
+struct InjectionNormalizer {
+    /// How deep decoded text is decoded again (base64 inside URL encoding, ...).
+    var maxDecodeDepth = 2
+    /// Upper bound on decoded bytes per message, so a huge base64 blob cannot multiply the work.
+    var decodeBudget = 256 * 1024
+    /// Shortest run of base64 characters worth decoding.
+    var minimumBase64Run = 16
+
+    func views(of text: String) -> [InjectionView] {
+        var budget = decodeBudget
+        var result: [InjectionView] = []
+        appendViews(of: text, depth: 0, budget: &budget, into: &result)
+        return result
+    }
+
+    private func appendViews(of text: String, depth: Int, budget: inout Int, into result: inout [InjectionView]) {
+        let folded = Self.fold(text)
+        result.append(InjectionView(kind: .text, bytes: folded))
+        let deleeted = Self.foldLeetspeak(folded)
+        if let deleeted { result.append(InjectionView(kind: .text, bytes: deleeted)) }
+        let base = deleeted ?? folded
+        if let joined = Self.joinSpacedLetters(base) { result.append(InjectionView(kind: .text, bytes: joined)) }
+        result.append(InjectionView(kind: .compact, bytes: Self.compact(base)))
+
+        guard depth < maxDecodeDepth, budget > 0 else { return }
+        for decoded in decodedSegments(of: folded, original: text, budget: &budget) {
+            appendViews(of: decoded, depth: depth + 1, budget: &budget, into: &result)
+        }
+    }
+
+    // MARK: folding
+
+    /// NFKC, invisible characters dropped, homoglyphs folded to Latin, whitespace runs collapsed to one space.
+    static func fold(_ text: String) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        var lastWasSpace = true
+        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+            for byte in text.utf8 {
+                if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
+                    if !lastWasSpace { out.append(0x20) }
+                    lastWasSpace = true
+                } else {
+                    out.append(byte)
+                    lastWasSpace = false
+                }
+            }
+            return out
+        }
+        let normalized = text.precomposedStringWithCompatibilityMapping
+        for scalar in normalized.unicodeScalars {
+            let value = scalar.value
+            if UnicodeFolding.isInvisible(value) { continue }
+            if UnicodeFolding.isWhitespace(value) {
+                if !lastWasSpace { out.append(0x20) }
+                lastWasSpace = true
+                continue
+            }
+            lastWasSpace = false
+            if value < 0x80 {
+                out.append(UInt8(value))
+            } else if let latin = UnicodeFolding.latinLookalike(value) {
+                out.append(latin)
+            } else {
+                out.append(contentsOf: scalar.utf8)
+            }
+        }
+        return out
+    }
+
+    /// Folds digits and symbols to letters inside words that already contain letters (`pr3v10u$`), leaving
+    /// plain numbers alone. Returns nil when nothing changed, so the caller can skip a duplicate view.
+    static func foldLeetspeak(_ text: [UInt8]) -> [UInt8]? {
+        var out = text
+        var changed = false
+        var index = 0
+        let count = text.count
+        while index < count {
+            guard isLeetTokenByte(text[index]) else {
+                index += 1
+                continue
+            }
+            var end = index
+            var letters = 0
+            var leet = 0
+            while end < count, isLeetTokenByte(text[end]) {
+                if UnicodeFolding.isASCIILetter(text[end]) { letters += 1 } else { leet += 1 }
+                end += 1
+            }
+            if letters > 0 && leet > 0 {
+                for position in index..<end where !UnicodeFolding.isASCIILetter(text[position]) {
+                    // A trailing "!" or "|" is punctuation, not a letter.
+                    let isTrailingMark = position == end - 1 && (text[position] == 0x21 || text[position] == 0x7C)
+                    if !isTrailingMark, let letter = UnicodeFolding.leetLetter(text[position]) {
+                        out[position] = letter
+                        changed = true
+                    }
+                }
+            }
+            index = end
+        }
+        return changed ? out : nil
+    }
+
+    private static func isLeetTokenByte(_ byte: UInt8) -> Bool {
+        UnicodeFolding.isASCIILetter(byte) || UnicodeFolding.leetLetter(byte) != nil
+    }
+
+    /// Joins runs of three or more single letters separated by single spaces (`i g n o r e` -> `ignore`).
+    static func joinSpacedLetters(_ text: [UInt8]) -> [UInt8]? {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.count)
+        var changed = false
+        var index = 0
+        let count = text.count
+        func isSingleLetter(at position: Int) -> Bool {
+            guard position < count, UnicodeFolding.isASCIILetter(text[position]) else { return false }
+            let beforeOK = position == 0 || !UnicodeFolding.isASCIILetter(text[position - 1])
+            let afterOK = position + 1 >= count || !UnicodeFolding.isASCIILetter(text[position + 1])
+            return beforeOK && afterOK
+        }
+        while index < count {
+            if isSingleLetter(at: index) {
+                var end = index
+                var letters = 1
+                while end + 2 < count, text[end + 1] == 0x20, isSingleLetter(at: end + 2) {
+                    end += 2
+                    letters += 1
+                }
+                if letters >= 3 {
+                    var position = index
+                    while position <= end {
+                        out.append(text[position])
+                        position += 2
+                    }
+                    changed = true
+                    index = end + 1
+                    continue
+                }
+            }
+            out.append(text[index])
+            index += 1
+        }
+        return changed ? out : nil
+    }
+
+    /// Letters only, ASCII lowercased; non-ASCII bytes are kept so accented words still match.
+    static func compact(_ text: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.count)
+        for byte in text {
+            if byte >= 0x80 {
+                out.append(byte)
+            } else if UnicodeFolding.isASCIILetter(byte) {
+                out.append(byte | 0x20)
+            }
+        }
+        return out
+    }
+
+    // MARK: decoding
+
+    private func decodedSegments(of folded: [UInt8], original: String, budget: inout Int) -> [String] {
+        var segments: [String] = []
+        if let url = Self.percentDecoded(folded), budget > 0 {
+            budget -= url.utf8.count
+            segments.append(url)
+        }
+        for run in Self.base64Runs(in: Array(original.utf8), minimumLength: minimumBase64Run) {
+            guard budget > 0 else { break }
+            if let decoded = Self.base64Text(run) {
+                budget -= decoded.utf8.count
+                segments.append(decoded)
+            }
+        }
+        return segments
+    }
+
+    /// The text with `%XX` escapes decoded, when it has at least two of them and decodes to valid UTF-8.
+    static func percentDecoded(_ text: [UInt8]) -> String? {
+        var escapes = 0
+        var out: [UInt8] = []
+        out.reserveCapacity(text.count)
+        var index = 0
+        while index < text.count {
+            if text[index] == 0x25, index + 2 < text.count, let high = hexValue(text[index + 1]),
+                let low = hexValue(text[index + 2])
+            {
+                out.append(high << 4 | low)
+                escapes += 1
+                index += 3
+            } else {
+                out.append(text[index] == 0x2B ? 0x20 : text[index])
+                index += 1
+            }
+        }
+        guard escapes >= 2 else { return nil }
+        return String(validating: out, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case 0x30...0x39: return byte - 0x30
+        case 0x41...0x46: return byte - 0x41 + 10
+        case 0x61...0x66: return byte - 0x61 + 10
+        default: return nil
+        }
+    }
+
+    /// Maximal runs of base64 alphabet characters (standard or URL-safe), with their padding.
+    static func base64Runs(in bytes: [UInt8], minimumLength: Int) -> [ArraySlice<UInt8>] {
+        var runs: [ArraySlice<UInt8>] = []
+        var index = 0
+        while index < bytes.count {
+            guard isBase64Byte(bytes[index]) else {
+                index += 1
+                continue
+            }
+            var end = index
+            var hasDigitOrUpper = false
+            var hasLower = false
+            while end < bytes.count, isBase64Byte(bytes[end]) {
+                let byte = bytes[end]
+                if byte >= 0x61 && byte <= 0x7A { hasLower = true } else { hasDigitOrUpper = true }
+                end += 1
+            }
+            while end < bytes.count, bytes[end] == 0x3D { end += 1 }
+            // Plain words are base64-alphabet too; real payloads mix cases or digits.
+            if end - index >= minimumLength, hasLower, hasDigitOrUpper { runs.append(bytes[index..<end]) }
+            index = end
+        }
+        return runs
+    }
+
+    private static func isBase64Byte(_ byte: UInt8) -> Bool {
+        UnicodeFolding.isASCIILetter(byte) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2B || byte == 0x2F
+            || byte == 0x2D || byte == 0x5F
+    }
+
+    /// Decodes a base64 run to text when the result is valid UTF-8 and mostly printable.
+    static func base64Text(_ run: ArraySlice<UInt8>) -> String? {
+        var normalized = run.filter { $0 != 0x3D }.map { byte -> UInt8 in
+            switch byte {
+            case 0x2D: return 0x2B
+            case 0x5F: return 0x2F
+            default: return byte
+            }
+        }
+        // Truncated payloads are common in pasted text: decode the whole quanta that are there.
+        normalized.removeLast(normalized.count % 4 == 1 ? 1 : 0)
+        while normalized.count % 4 != 0 { normalized.append(0x3D) }
+        guard let data = Data(base64Encoded: Data(normalized)) else { return nil }
+        var bytes = [UInt8](data)
+        // A cut-off multi-byte character at the end is not a reason to reject the whole payload.
+        var trimmed = 0
+        while trimmed < 3, let last = bytes.last, last >= 0x80, String(validating: bytes, as: UTF8.self) == nil {
+            bytes.removeLast()
+            trimmed += 1
+        }
+        guard let text = String(validating: bytes, as: UTF8.self), !text.isEmpty else { return nil }
+        var printable = 0
+        var total = 0
+        for scalar in text.unicodeScalars {
+            total += 1
+            if scalar.value >= 0x20 || scalar.value == 0x0A || scalar.value == 0x0D || scalar.value == 0x09 {
+                printable += 1
+            }
+        }
+        guard printable * 10 >= total * 9 else { return nil }
+        // Random binary that happens to be valid UTF-8 rarely has spaces; text does.
+        guard text.utf8.contains(0x20) else { return nil }
+        return text
+    }
+}

@@ -1,0 +1,197 @@
+import Foundation
+import Yams
+
+/// Reads rule packs (`policies/packs/*.yaml`) into compiled rules, collecting every problem with its
+/// file and line instead of stopping at the first.
+///
+/// Pack format (both kinds): a mapping with `version: 1` and `rules:`, a list of mappings with
+/// `id`, `pattern` and `description`; injection rules add `category`, `weight` and optional `view`
+/// (`text` | `compact`); PII rules add `type`, optional `validator` and `group`.
+struct PackLoader {
+    private(set) var errors: [PackError] = []
+
+    mutating func loadInjection(path: String) -> [InjectionRule] {
+        guard let rules = ruleNodes(path: path) else { return [] }
+        var result: [InjectionRule] = []
+        var seen = Set<String>()
+        for node in rules {
+            var fields = Fields(node: node, file: path)
+            let id = fields.identifier(seen: &seen)
+            let category = fields.string("category") ?? "uncategorized"
+            let weight = fields.number("weight") ?? 1.0
+            let view = fields.enumValue("view", default: InjectionRule.View.text)
+            let summary = fields.string("description") ?? ""
+            let pattern = fields.pattern(caseless: true)
+            errors += fields.errors
+            guard let id, let pattern, let view else { continue }
+            result.append(
+                InjectionRule(
+                    id: id, category: category, weight: weight, view: view, summary: summary, pattern: pattern))
+        }
+        return result
+    }
+
+    mutating func loadPII(path: String) -> [PIIRule] {
+        guard let rules = ruleNodes(path: path) else { return [] }
+        var result: [PIIRule] = []
+        var seen = Set<String>()
+        for node in rules {
+            var fields = Fields(node: node, file: path)
+            let id = fields.identifier(seen: &seen)
+            let type: PIIType?? = fields.enumValue("type", default: nil)
+            let validator = fields.enumValue("validator", default: PIIValidator.none)
+            let group = Int(fields.number("group") ?? 0)
+            let summary = fields.string("description") ?? ""
+            let caseless = fields.bool("caseless") ?? false
+            let pattern = fields.pattern(caseless: caseless)
+            if case .some(.none) = type { fields.fail(node, "rule needs a `type` (\(PIIType.allCases.map(\.rawValue).joined(separator: ", ")))") }
+            if let pattern, group > pattern.captureCount {
+                fields.fail(node, "group \(group) does not exist; the pattern has \(pattern.captureCount) groups")
+            }
+            errors += fields.errors
+            guard let id, let type = type ?? nil, let validator, let pattern, group <= pattern.captureCount else {
+                continue
+            }
+            result.append(
+                PIIRule(id: id, type: type, validator: validator, group: group, summary: summary, pattern: pattern))
+        }
+        return result
+    }
+
+    private mutating func ruleNodes(path: String) -> [Node]? {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            errors.append(PackError(file: path, line: 0, message: "cannot read pack: \(error.localizedDescription)"))
+            return nil
+        }
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            errors.append(PackError(file: path, line: Self.line(of: error), message: "invalid YAML: \(error)"))
+            return nil
+        } catch {
+            errors.append(PackError(file: path, line: 1, message: "invalid YAML: \(error)"))
+            return nil
+        }
+        guard let mapping = root?.mapping else {
+            errors.append(PackError(file: path, line: root?.mark?.line ?? 1, message: "a pack is a mapping with `rules:`"))
+            return nil
+        }
+        if let version = mapping["version"], version.int != 1 {
+            errors.append(PackError(file: path, line: version.mark?.line ?? 1, message: "unsupported pack version"))
+        }
+        guard let rules = mapping["rules"]?.sequence else {
+            errors.append(PackError(file: path, line: root?.mark?.line ?? 1, message: "`rules:` must be a list"))
+            return nil
+        }
+        return Array(rules)
+    }
+
+    private static func line(of error: YamlError) -> Int {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
+            return mark.line
+        default:
+            return 1
+        }
+    }
+}
+
+/// Typed access to one rule mapping that records what is missing or wrong, with the line it is on.
+private struct Fields {
+    let node: Node
+    let file: String
+    var errors: [PackError] = []
+
+    init(node: Node, file: String) {
+        self.node = node
+        self.file = file
+        if node.mapping == nil { errors.append(PackError(file: file, line: Self.line(node), message: "a rule is a mapping")) }
+    }
+
+    static func line(_ node: Node) -> Int { node.mark?.line ?? 0 }
+
+    mutating func fail(_ at: Node, _ message: String) {
+        errors.append(PackError(file: file, line: Self.line(at), message: message))
+    }
+
+    func value(_ key: String) -> Node? { node.mapping?[key] }
+
+    mutating func string(_ key: String) -> String? {
+        guard let value = value(key) else { return nil }
+        guard let text = value.string else {
+            fail(value, "`\(key)` must be a string")
+            return nil
+        }
+        return text
+    }
+
+    mutating func number(_ key: String) -> Double? {
+        guard let value = value(key) else { return nil }
+        guard let number = value.float ?? value.int.map(Double.init), number.isFinite else {
+            fail(value, "`\(key)` must be a number")
+            return nil
+        }
+        return number
+    }
+
+    mutating func bool(_ key: String) -> Bool? {
+        guard let value = value(key) else { return nil }
+        guard let flag = value.bool else {
+            fail(value, "`\(key)` must be true or false")
+            return nil
+        }
+        return flag
+    }
+
+    /// The raw value parsed as `T`; `default` when absent, nil (with an error) when present but unknown.
+    mutating func enumValue<T: RawRepresentable>(_ key: String, default fallback: T?) -> T?? where T.RawValue == String {
+        guard let value = value(key) else { return .some(fallback) }
+        guard let raw = value.string, let parsed = T(rawValue: raw) else {
+            fail(value, "unknown `\(key)` value \(value.string.map { "'\($0)'" } ?? "")")
+            return nil
+        }
+        return .some(parsed)
+    }
+
+    mutating func enumValue<T: RawRepresentable>(_ key: String, default fallback: T) -> T? where T.RawValue == String {
+        let parsed: T?? = enumValue(key, default: .some(fallback))
+        return parsed ?? nil
+    }
+
+    mutating func identifier(seen: inout Set<String>) -> String? {
+        guard let id = string("id") else {
+            fail(node, "rule needs an `id`")
+            return nil
+        }
+        let allowed = id.utf8.allSatisfy { byte in
+            UnicodeFolding.isASCIILetter(byte) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2D || byte == 0x5F
+                || byte == 0x2E
+        }
+        guard !id.isEmpty, allowed else {
+            fail(value("id") ?? node, "rule id '\(id)' may only use letters, digits, '-', '_' and '.'")
+            return nil
+        }
+        guard seen.insert(id).inserted else {
+            fail(value("id") ?? node, "duplicate rule id '\(id)'")
+            return nil
+        }
+        return id
+    }
+
+    mutating func pattern(caseless: Bool) -> CompiledPattern? {
+        guard let source = string("pattern") else {
+            if value("pattern") == nil { fail(node, "rule needs a `pattern`") }
+            return nil
+        }
+        do {
+            return try CompiledPattern(source, caseless: caseless)
+        } catch {
+            fail(value("pattern") ?? node, "pattern does not compile: \(error)")
+            return nil
+        }
+    }
+}

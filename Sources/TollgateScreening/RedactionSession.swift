@@ -1,0 +1,56 @@
+import Synchronization
+
+/// Placeholder numbering and the original values for one request.
+///
+/// A request's input screening, output screening and stream redaction may run on different tasks,
+/// so the state sits behind a `Mutex`; the session is safe to share. Originals live only as long as
+/// the session: drop it when the request ends.
+public final class RedactionSession: Sendable {
+    private struct State {
+        var counters: [PIIType: Int] = [:]
+        var placeholderByValue: [String: String] = [:]
+        var valueByPlaceholder: [String: String] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// The placeholder for `value`; the same value always gets the same placeholder within a session.
+    public func placeholder(for value: String, type: PIIType) -> String {
+        state.withLock { state in
+            let key = type.rawValue + "\u{0}" + value
+            if let existing = state.placeholderByValue[key] { return existing }
+            let number = (state.counters[type] ?? 0) + 1
+            state.counters[type] = number
+            let placeholder = "[\(type.rawValue)_\(number)]"
+            state.placeholderByValue[key] = placeholder
+            state.valueByPlaceholder[placeholder] = value
+            return placeholder
+        }
+    }
+
+    /// How many placeholders were handed out, per type (for flags and the audit trail, never values).
+    public var counts: [PIIType: Int] { state.withLock { $0.counters } }
+
+    /// Puts original values back for every placeholder this session issued; other bracketed text is left.
+    public func restore(_ text: String) -> String {
+        let originals = state.withLock { $0.valueByPlaceholder }
+        guard !originals.isEmpty, text.contains("[") else { return text }
+        var result = ""
+        var rest = text[...]
+        while let open = rest.firstIndex(of: "[") {
+            result += rest[..<open]
+            let tail = rest[open...]
+            if let close = tail.firstIndex(of: "]"), let original = originals[String(tail[...close])] {
+                result += original
+                rest = tail[tail.index(after: close)...]
+            } else {
+                result.append("[")
+                rest = tail.dropFirst()
+            }
+        }
+        result += rest
+        return result
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+
+/// The compiled screening rules of one policy snapshot: built once when the policy loads, then shared
+/// by every request. All state is immutable except the bounded scratch pool, so it is `Sendable`.
+public final class ScreeningEngine: Sendable {
+    let injectionRules: [InjectionRule]
+    let piiRules: [PIIRule]
+    /// Score at or above which a message counts as an injection.
+    public let injectionThreshold: Double
+    private let normalizer = InjectionNormalizer()
+    private let scratch: ScratchPool
+
+    init(injectionRules: [InjectionRule], piiRules: [PIIRule], injectionThreshold: Double) {
+        self.injectionRules = injectionRules
+        self.piiRules = piiRules
+        self.injectionThreshold = injectionThreshold
+        let groups = (injectionRules.map(\.pattern.captureCount) + piiRules.map(\.pattern.captureCount)).max() ?? 0
+        scratch = ScratchPool(ovectorPairs: groups + 1)
+    }
+
+    /// Loads and compiles the packs. Throws `PackErrors` listing every problem as `file:line: message`.
+    public static func load(
+        injectionPackPaths: [String], piiPackPath: String?, injectionThreshold: Double
+    ) throws -> ScreeningEngine {
+        var loader = PackLoader()
+        var injection: [InjectionRule] = []
+        var seen = Set<String>()
+        var duplicates: [PackError] = []
+        for path in injectionPackPaths {
+            for rule in loader.loadInjection(path: path) {
+                if seen.insert(rule.id).inserted {
+                    injection.append(rule)
+                } else {
+                    // The same id in two packs would make verdicts ambiguous.
+                    duplicates.append(
+                        PackError(file: path, line: 0, message: "rule id '\(rule.id)' is also defined in another pack"))
+                }
+            }
+        }
+        let pii = piiPackPath.map { loader.loadPII(path: $0) } ?? []
+        guard loader.errors.isEmpty, duplicates.isEmpty else { throw PackErrors(errors: loader.errors + duplicates) }
+        guard injectionThreshold.isFinite, injectionThreshold > 0 else {
+            throw PackErrors(errors: [PackError(file: "<policy>", line: 0, message: "injection threshold must be > 0")])
+        }
+        return ScreeningEngine(injectionRules: injection, piiRules: pii, injectionThreshold: injectionThreshold)
+    }
+
+    /// Loads the packs a `ScreeningConfiguration` names.
+    public static func load(configuration: ScreeningConfiguration) throws -> ScreeningEngine {
+        try load(
+            injectionPackPaths: configuration.injectionPackPaths, piiPackPath: configuration.piiPackPath,
+            injectionThreshold: configuration.injectionThreshold)
+    }
+
+    // MARK: injection
+
+    /// Scores one message (any role: user text, tool results and quoted documents alike).
+    public func scanInjection(_ text: String) -> InjectionVerdict {
+        let views = normalizer.views(of: text)
+        var matched = [Bool](repeating: false, count: injectionRules.count)
+        var hitLimit = false
+        let completed = scratch.withScratch { scratch in
+            for (index, rule) in injectionRules.enumerated() {
+                let kind: InjectionView.Kind = rule.view == .text ? .text : .compact
+                for view in views where view.kind == kind {
+                    let outcome = view.bytes.withUnsafeBufferPointer {
+                        rule.pattern.search($0, from: 0, scratch: scratch)
+                    }
+                    if case .match = outcome {
+                        matched[index] = true
+                        break
+                    }
+                    if outcome == .limitExceeded { hitLimit = true }
+                }
+            }
+            return true
+        }
+        if completed == nil { hitLimit = true }
+        var score = 0.0
+        var ids: [String] = []
+        for (index, rule) in injectionRules.enumerated() where matched[index] {
+            score += rule.weight
+            ids.append(rule.id)
+        }
+        return InjectionVerdict(
+            score: score, ruleIDs: ids, isInjection: score >= injectionThreshold, hitMatchLimit: hitLimit)
+    }
+
+    // MARK: PII
+
+    /// Finds entities of the requested types, validated and without overlaps, in text order.
+    public func findPII(_ text: String, types: Set<PIIType> = Set(PIIType.allCases)) -> [PIIFinding] {
+        guard !types.isEmpty, !text.isEmpty else { return [] }
+        let view = PIIView(text)
+        var candidates: [(rule: PIIRule, range: Range<Int>)] = []
+        _ = scratch.withScratch { scratch in
+            view.bytes.withUnsafeBufferPointer { buffer in
+                for rule in piiRules where types.contains(rule.type) {
+                    var position = 0
+                    while position <= buffer.count {
+                        guard case .match(let start, let end) = rule.pattern.search(buffer, from: position, scratch: scratch)
+                        else { break }
+                        if let span = rule.pattern.captureRange(rule.group, scratch: scratch), !span.isEmpty,
+                            PIIValidation.isValid(view.bytes[span], as: rule.validator)
+                        {
+                            candidates.append((rule, span))
+                        }
+                        position = end > start ? end : Self.nextCharacter(after: start, in: buffer)
+                    }
+                }
+            }
+        }
+        // Most specific kind first, then longest; keep a candidate only if it overlaps nothing kept.
+        candidates.sort { lhs, rhs in
+            if lhs.rule.type.precedence != rhs.rule.type.precedence {
+                return lhs.rule.type.precedence < rhs.rule.type.precedence
+            }
+            return lhs.range.count > rhs.range.count
+        }
+        var kept: [(rule: PIIRule, range: Range<Int>)] = []
+        for candidate in candidates where !kept.contains(where: { $0.range.overlaps(candidate.range) }) {
+            kept.append(candidate)
+        }
+        kept.sort { $0.range.lowerBound < $1.range.lowerBound }
+        let utf8 = text.utf8
+        return kept.map { candidate in
+            let scalars = view.scalarRange(of: candidate.range)
+            let bytes = view.utf8Range(ofScalars: scalars)
+            let lower = utf8.index(utf8.startIndex, offsetBy: bytes.lowerBound)
+            let upper = utf8.index(lower, offsetBy: bytes.count)
+            return PIIFinding(
+                type: candidate.rule.type, ruleID: candidate.rule.id, range: lower..<upper,
+                start: scalars.lowerBound, end: scalars.upperBound)
+        }
+    }
+
+    /// Replaces entities of `types` with typed placeholders (`[EMAIL_1]`), numbered per session so the
+    /// same value gets the same placeholder throughout a request and can be restored later.
+    public func redact(_ text: String, types: Set<PIIType>, session: RedactionSession) -> String {
+        let findings = findPII(text, types: types)
+        guard !findings.isEmpty else { return text }
+        var result = ""
+        result.reserveCapacity(text.utf8.count)
+        var cursor = text.startIndex
+        for finding in findings {
+            result += text[cursor..<finding.range.lowerBound]
+            result += session.placeholder(for: String(text[finding.range]), type: finding.type)
+            cursor = finding.range.upperBound
+        }
+        result += text[cursor...]
+        return result
+    }
+
+    private static func nextCharacter(after start: Int, in buffer: UnsafeBufferPointer<UInt8>) -> Int {
+        var next = start + 1
+        while next < buffer.count, buffer[next] & 0xC0 == 0x80 { next += 1 }
+        return next
+    }
+}

@@ -1,0 +1,28 @@
+/// One weighted prompt-injection pattern from a pack. Weights of distinct rules that match a message
+/// are summed and compared with the policy threshold, so weak signals only block together.
+struct InjectionRule: Sendable {
+    /// Which rewriting of the message the pattern is written for (see `InjectionNormalizer`).
+    enum View: String, Sendable { case text, compact }
+
+    let id: String
+    let category: String
+    let weight: Double
+    let view: View
+    let summary: String
+    let pattern: CompiledPattern
+}
+
+/// Checks run after a PII pattern matched, to throw away look-alikes (order numbers, bad checksums).
+enum PIIValidator: String, Sendable {
+    case none, luhn, iban, ssn, ipv4, ipv6, phone, secret
+}
+
+/// One PII pattern from a pack: where the entity is (`group`, 0 for the whole match) and how to validate it.
+struct PIIRule: Sendable {
+    let id: String
+    let type: PIIType
+    let validator: PIIValidator
+    let group: Int
+    let summary: String
+    let pattern: CompiledPattern
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import TollgateScreening
+
+/// `tollgate screen`: JSON lines `{"text": ...}` on stdin, one line of findings per input line on stdout.
+/// Used by `scripts/eval_screening.py`; `--bench FILE` times the screens on a file's text instead.
+struct ScreenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "screen",
+        abstract: "Screen JSON lines {\"text\": ...} from stdin for prompt injection and PII.",
+        discussion: """
+            Writes one line per input line, in order:
+            {"injection":bool,"score":n,"rules":[...],"pii":[{"type","start","end"}]} (code-point offsets),
+            or {"error":"..."} for a line that is not a JSON object with a string "text".
+            """)
+
+    @Option(help: "Policy file; its folder is where relative pack paths resolve.")
+    var config: String = "policies/tollgate.yaml"
+
+    @Option(help: "Folder holding injection.yaml and pii.yaml (relative to the policy file's folder).")
+    var packsDir: String = "packs"
+
+    @Option(help: "Injection score threshold.")
+    var threshold: Double = 1.0
+
+    @Option(help: "Instead of reading stdin, time screening of this file's text (in 1 KB and 100 KB slices).")
+    var bench: String?
+
+    @Option(help: "Iterations per slice size in --bench mode.")
+    var iterations: Int = 2000
+
+    func run() throws {
+        let engine = try loadEngine()
+        if let bench {
+            try ScreenBenchmark(engine: engine, iterations: max(iterations, 1)).run(file: bench)
+            return
+        }
+        var output = Data()
+        output.reserveCapacity(1 << 16)
+        while let line = readLine(strippingNewline: true) {
+            output.append(contentsOf: ScreenLine.process(line, engine: engine).utf8)
+            output.append(0x0A)
+            if output.count >= 1 << 16 {
+                FileHandle.standardOutput.write(output)
+                output.removeAll(keepingCapacity: true)
+            }
+        }
+        FileHandle.standardOutput.write(output)
+    }
+
+    private func loadEngine() throws -> ScreeningEngine {
+        let policyFolder = URL(fileURLWithPath: config).deletingLastPathComponent()
+        let packs =
+            packsDir.hasPrefix("/") ? URL(fileURLWithPath: packsDir) : policyFolder.appendingPathComponent(packsDir)
+        do {
+            return try ScreeningEngine.load(
+                injectionPackPaths: [packs.appendingPathComponent("injection.yaml").path],
+                piiPackPath: packs.appendingPathComponent("pii.yaml").path, injectionThreshold: threshold)
+        } catch let error as PackErrors {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+/// Times `scanInjection` + `findPII` on slices of a file, printing mean microseconds per call.
+private struct ScreenBenchmark {
+    let engine: ScreeningEngine
+    let iterations: Int
+
+    func run(file: String) throws {
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        for size in [1024, 100 * 1024, 1024 * 1024] {
+            let slice = Self.slice(text, bytes: size)
+            let count = size >= 1024 * 1024 ? max(iterations / 1000, 3) : size > 1024 ? max(iterations / 50, 10) : iterations
+            var sink = 0
+            let clock = ContinuousClock()
+            // One untimed call warms the scratch pool and page cache.
+            sink += engine.findPII(slice).count + engine.scanInjection(slice).ruleIDs.count
+            let elapsed = clock.measure {
+                for _ in 0..<count {
+                    sink &+= engine.scanInjection(slice).ruleIDs.count
+                    sink &+= engine.findPII(slice).count
+                }
+            }
+            let micros = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
+            let label = size >= 1024 * 1024 ? "\(size / 1024 / 1024) MB" : "\(size / 1024) KB"
+            print("\(label): \(String(format: "%.1f", micros / Double(count))) µs per screen (injection + PII), \(count) runs, sink \(sink)")
+        }
+    }
+
+    /// `text` repeated or cut to about `bytes` UTF-8 bytes, on a character boundary.
+    static func slice(_ text: String, bytes: Int) -> String {
+        guard !text.isEmpty else { return String(repeating: "a", count: bytes) }
+        var result = ""
+        while result.utf8.count < bytes { result += text }
+        var end = result.utf8.index(result.utf8.startIndex, offsetBy: bytes)
+        while end > result.startIndex, !result.unicodeScalars.indices.contains(end) { end = result.utf8.index(before: end) }
+        return String(result[..<end])
+    }
+}
