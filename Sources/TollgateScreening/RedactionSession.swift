@@ -30,6 +30,11 @@ public final class RedactionSession: Sendable {
         }
     }
 
+    /// The original value behind a placeholder this session issued.
+    public func originalValue(for placeholder: String) -> String? {
+        state.withLock { $0.valueByPlaceholder[placeholder] }
+    }
+
     /// How many placeholders were handed out, per type (for flags and the audit trail, never values).
     public var counts: [PIIType: Int] { state.withLock { $0.counters } }
 
@@ -52,5 +57,38 @@ public final class RedactionSession: Sendable {
         }
         result += rest
         return result
+    }
+}
+
+extension RedactionSession {
+    /// Restores only placeholders issued before `counts` was taken (the request's own values),
+    /// so PII that first appears in a response stays redacted even when `restore` is on.
+    public func restore(_ text: String, issuedBefore counts: [PIIType: Int]) -> String {
+        guard text.contains("[") else { return text }
+        var result = ""
+        var rest = text[...]
+        while let open = rest.firstIndex(of: "[") {
+            result += rest[..<open]
+            let tail = rest[open...]
+            if let close = tail.firstIndex(of: "]"), Self.isRequestPlaceholder(tail[...close], counts: counts),
+                let original = originalValue(for: String(tail[...close]))
+            {
+                result += original
+                rest = tail[tail.index(after: close)...]
+            } else {
+                result.append("[")
+                rest = tail.dropFirst()
+            }
+        }
+        result += rest
+        return result
+    }
+
+    private static func isRequestPlaceholder(_ placeholder: Substring, counts: [PIIType: Int]) -> Bool {
+        let inner = placeholder.dropFirst().dropLast()
+        guard let underscore = inner.lastIndex(of: "_"), let number = Int(inner[inner.index(after: underscore)...]),
+            let type = PIIType(rawValue: String(inner[..<underscore]))
+        else { return false }
+        return number <= (counts[type] ?? 0)
     }
 }

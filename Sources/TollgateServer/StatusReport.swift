@@ -1,3 +1,4 @@
+import Foundation
 import TollgateCore
 
 /// Breaker and canary state for `/admin/status` and `/metrics`.
