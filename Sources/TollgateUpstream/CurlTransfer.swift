@@ -179,14 +179,10 @@ final class CurlTransfer: @unchecked Sendable {
         String(cString: errorBuffer)
     }
 
-    func clearErrorBuffer() {
-        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
-    }
-
     // MARK: timeouts
 
     /// The earliest moment a timeout could fire, and which phase it belongs to.
-    func nextDeadline(bodyPaused: Bool) -> (ContinuousClock.Instant, TimeoutPhase)? {
+    func nextDeadline(bodyPaused: Bool) -> (ContinuousClock.Instant, TimeoutPhase) {
         let timeouts = request.timeouts
         var best: (ContinuousClock.Instant, TimeoutPhase) = (startedAt + timeouts.total, .total)
         if !headComplete {
@@ -202,7 +198,7 @@ final class CurlTransfer: @unchecked Sendable {
     /// A lower bound for any deadline this transfer can have from `now` on, for scheduling the
     /// loop's deadline scan: once the head arrives the idle clock starts, at `now` at the earliest.
     func earliestPossibleDeadline(now: ContinuousClock.Instant, bodyPaused: Bool) -> ContinuousClock.Instant {
-        guard let (deadline, _) = nextDeadline(bodyPaused: bodyPaused) else { return now + request.timeouts.idle }
+        let (deadline, _) = nextDeadline(bodyPaused: bodyPaused)
         return headComplete ? deadline : min(deadline, now + request.timeouts.idle)
     }
 }

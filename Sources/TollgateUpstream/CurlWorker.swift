@@ -217,7 +217,7 @@ final class CurlWorker: @unchecked Sendable {
         var expired: [(CurlTransfer, TimeoutPhase)] = []
         for transfer in active.values {
             let paused = transfer.body.isPaused
-            guard let (deadline, phase) = transfer.nextDeadline(bodyPaused: paused) else { continue }
+            let (deadline, phase) = transfer.nextDeadline(bodyPaused: paused)
             if deadline <= now {
                 expired.append((transfer, phase))
             } else {
