@@ -159,6 +159,19 @@ import Testing
         }
     }
 
+    @Test func timePausedForASlowConsumerIsNotIdleTime() async throws {
+        let limits = BodyBuffer.Limits(maxChunks: 4, maxBytes: 64 * 1024)
+        try await withClientAndServer(bodyLimits: limits) { client, server in
+            let total = 4 * 1024 * 1024
+            let response = try await client.execute(
+                UpstreamRequest(
+                    method: "GET", url: server.url("/big?bytes=\(total)"),
+                    timeouts: UpstreamTimeouts(idle: .milliseconds(200))))
+            try await Task.sleep(for: .milliseconds(700))  // paused far longer than `idle`
+            #expect(try await response.body.collect(upTo: total).count == total)
+        }
+    }
+
     @Test func collectRefusesBodiesOverTheLimit() async throws {
         try await withClientAndServer { client, server in
             let response = try await client.execute(
