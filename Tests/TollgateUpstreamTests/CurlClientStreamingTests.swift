@@ -208,3 +208,33 @@ import Testing
         }
     }
 }
+
+@Suite struct CurlClientCancellationStressTests {
+    @Test func manyStreamsStoppedInDifferentWaysLeaveNoTransferBehind() async throws {
+        try await withClientAndServer { client, server in
+            let url = server.url("/stream?chunks=3&gate=stress-never-opened")
+            await withTaskGroup(of: Void.self) { group in
+                for index in 0..<100 {
+                    group.addTask {
+                        let task = Task {
+                            let response = try await client.execute(UpstreamRequest(method: "GET", url: url))
+                            var iterator = response.body.makeAsyncIterator()
+                            _ = try await iterator.next()
+                            switch index % 3 {
+                            case 0: response.body.cancel()
+                            case 1: _ = try await iterator.next()  // waits until the task is cancelled
+                            default: break  // dropped
+                            }
+                        }
+                        if index % 3 == 1 {
+                            try? await Task.sleep(for: .milliseconds(200))
+                            task.cancel()
+                        }
+                        _ = await task.result
+                    }
+                }
+            }
+            #expect(await eventually { client.activeTransfers == 0 })
+        }
+    }
+}
