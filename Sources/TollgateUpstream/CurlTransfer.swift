@@ -61,6 +61,8 @@ final class CurlTransfer: @unchecked Sendable {
         set(ccurl_easy_setopt_long(handle, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS))
         // Prefer multiplexing on an existing HTTP/2 connection over opening a new one.
         set(ccurl_easy_setopt_long(handle, CURLOPT_PIPEWAIT, 1))
+        // Behind an HTTPS proxy, the CONNECT response must not be mistaken for the provider's.
+        set(ccurl_easy_setopt_long(handle, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1))
         set(ccurl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, max(1, connectTimeoutMs)))
         set(ccurl_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer)))
         set(ccurl_easy_setopt_write_callback(handle) { data, size, count, user in
@@ -177,14 +179,10 @@ final class CurlTransfer: @unchecked Sendable {
         String(cString: errorBuffer)
     }
 
-    func clearErrorBuffer() {
-        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
-    }
-
     // MARK: timeouts
 
     /// The earliest moment a timeout could fire, and which phase it belongs to.
-    func nextDeadline(bodyPaused: Bool) -> (ContinuousClock.Instant, TimeoutPhase)? {
+    func nextDeadline(bodyPaused: Bool) -> (ContinuousClock.Instant, TimeoutPhase) {
         let timeouts = request.timeouts
         var best: (ContinuousClock.Instant, TimeoutPhase) = (startedAt + timeouts.total, .total)
         if !headComplete {
@@ -195,5 +193,12 @@ final class CurlTransfer: @unchecked Sendable {
             if idle < best.0 { best = (idle, .idle) }
         }
         return best
+    }
+
+    /// A lower bound for any deadline this transfer can have from `now` on, for scheduling the
+    /// loop's deadline scan: once the head arrives the idle clock starts, at `now` at the earliest.
+    func earliestPossibleDeadline(now: ContinuousClock.Instant, bodyPaused: Bool) -> ContinuousClock.Instant {
+        let (deadline, _) = nextDeadline(bodyPaused: bodyPaused)
+        return headComplete ? deadline : min(deadline, now + request.timeouts.idle)
     }
 }

@@ -41,6 +41,10 @@ final class CurlWorker: @unchecked Sendable {
     private var byEasy: [UnsafeMutableRawPointer: CurlTransfer] = [:]
     private var easyPool: [UnsafeMutableRawPointer] = []
     private let easyPoolLimit = 64
+    /// No transfer can time out before this instant, so the O(n) deadline scan is skipped until
+    /// then. Deadlines only move later (activity, pauses), except for new or resumed transfers,
+    /// which lower it themselves.
+    private var earliestPossibleDeadline = ContinuousClock.now
 
     init(name: String, maxConnections: Int, maxInFlight: Int) {
         CurlGlobal.ensureInitialized()
@@ -135,6 +139,7 @@ final class CurlWorker: @unchecked Sendable {
                     finish(transfer, multi: multi, forced: .cancelled)
                 } else if transfer.body.takeResumeRequest(), let easy = transfer.easy {
                     transfer.markActivity()
+                    noteDeadline(of: transfer)
                     // May call the write callback right here with data curl held while paused.
                     _ = curl_easy_pause(easy, CURLPAUSE_CONT)
                 }
@@ -149,7 +154,9 @@ final class CurlWorker: @unchecked Sendable {
             drainMessages(multi: multi)
             let waitMs = enforceDeadlines(multi: multi)
             var ready: Int32 = 0
-            _ = curl_multi_poll(multi, nil, 0, Int32(waitMs), &ready)
+            if curl_multi_poll(multi, nil, 0, Int32(waitMs), &ready) != CURLM_OK {
+                usleep(1000)  // never spin if polling itself fails
+            }
         }
         for easy in easyPool { curl_easy_cleanup(easy) }
         easyPool.removeAll()
@@ -180,6 +187,12 @@ final class CurlWorker: @unchecked Sendable {
         }
         active[transfer.id] = transfer
         byEasy[easy] = transfer
+        noteDeadline(of: transfer)
+    }
+
+    private func noteDeadline(of transfer: CurlTransfer) {
+        let deadline = transfer.earliestPossibleDeadline(now: .now, bodyPaused: false)
+        if deadline < earliestPossibleDeadline { earliestPossibleDeadline = deadline }
     }
 
     private func drainMessages(multi: UnsafeMutableRawPointer) {
@@ -196,16 +209,22 @@ final class CurlWorker: @unchecked Sendable {
     /// may sleep before the next one could.
     private func enforceDeadlines(multi: UnsafeMutableRawPointer) -> Int {
         let now = ContinuousClock.now
-        var soonest = now + .seconds(1)
+        let maxWait = now + .seconds(1)
+        if now < earliestPossibleDeadline {
+            return (min(earliestPossibleDeadline, maxWait) - now).wholeMillisecondsRoundedUp
+        }
+        var soonest = maxWait
         var expired: [(CurlTransfer, TimeoutPhase)] = []
         for transfer in active.values {
-            guard let (deadline, phase) = transfer.nextDeadline(bodyPaused: transfer.body.isPaused) else { continue }
+            let paused = transfer.body.isPaused
+            let (deadline, phase) = transfer.nextDeadline(bodyPaused: paused)
             if deadline <= now {
                 expired.append((transfer, phase))
-            } else if deadline < soonest {
-                soonest = deadline
+            } else {
+                soonest = min(soonest, transfer.earliestPossibleDeadline(now: now, bodyPaused: paused))
             }
         }
+        earliestPossibleDeadline = soonest
         for (transfer, phase) in expired { finish(transfer, multi: multi, forced: .timeout(phase: phase)) }
         if !expired.isEmpty { return 0 }
         return max(0, (soonest - now).wholeMillisecondsRoundedUp)

@@ -123,3 +123,12 @@ private let rule = RollbackConfig(maxErrorRate: 0.2, minRequests: 10, windowSeco
     #expect(problems.count == 3)
     #expect(problems.map { $0.prefix { $0 != ":" } } == ["max_error_rate", "min_requests", "window_s"])
 }
+
+@Test func aLateSampleIsCountedInsteadOfWipingTheCurrentBucket() {
+    var monitor = CanaryRollbackMonitor(rollbacks: [nil, RollbackConfig(maxErrorRate: 0.5, minRequests: 100, windowSeconds: 60)])
+    monitor.record(variant: 1, failed: false, latency: .zero, now: resilienceAt(0))
+    for index in 0..<10 { monitor.record(variant: 1, failed: true, latency: .zero, now: resilienceAt(60 + Double(index) / 100)) }
+    // A sample stamped a whole window earlier maps onto the same ring slot as the live bucket (epoch 0 vs 60).
+    monitor.record(variant: 1, failed: true, latency: .zero, now: resilienceAt(0.5))
+    #expect(monitor.window(variant: 1, now: resilienceAt(61)).errors == 11)
+}

@@ -159,6 +159,19 @@ import Testing
         }
     }
 
+    @Test func timePausedForASlowConsumerIsNotIdleTime() async throws {
+        let limits = BodyBuffer.Limits(maxChunks: 4, maxBytes: 64 * 1024)
+        try await withClientAndServer(bodyLimits: limits) { client, server in
+            let total = 4 * 1024 * 1024
+            let response = try await client.execute(
+                UpstreamRequest(
+                    method: "GET", url: server.url("/big?bytes=\(total)"),
+                    timeouts: UpstreamTimeouts(idle: .milliseconds(200))))
+            try await Task.sleep(for: .milliseconds(700))  // paused far longer than `idle`
+            #expect(try await response.body.collect(upTo: total).count == total)
+        }
+    }
+
     @Test func collectRefusesBodiesOverTheLimit() async throws {
         try await withClientAndServer { client, server in
             let response = try await client.execute(
@@ -192,6 +205,36 @@ import Testing
             for try await _ in response.body { break }
             #expect(await eventually(within: .seconds(1)) { client.activeTransfers == 0 })
             withExtendedLifetime(response) {}
+        }
+    }
+}
+
+@Suite struct CurlClientCancellationStressTests {
+    @Test func manyStreamsStoppedInDifferentWaysLeaveNoTransferBehind() async throws {
+        try await withClientAndServer { client, server in
+            let url = server.url("/stream?chunks=3&gate=stress-never-opened")
+            await withTaskGroup(of: Void.self) { group in
+                for index in 0..<100 {
+                    group.addTask {
+                        let task = Task {
+                            let response = try await client.execute(UpstreamRequest(method: "GET", url: url))
+                            var iterator = response.body.makeAsyncIterator()
+                            _ = try await iterator.next()
+                            switch index % 3 {
+                            case 0: response.body.cancel()
+                            case 1: _ = try await iterator.next()  // waits until the task is cancelled
+                            default: break  // dropped
+                            }
+                        }
+                        if index % 3 == 1 {
+                            try? await Task.sleep(for: .milliseconds(200))
+                            task.cancel()
+                        }
+                        _ = await task.result
+                    }
+                }
+            }
+            #expect(await eventually { client.activeTransfers == 0 })
         }
     }
 }

@@ -25,10 +25,12 @@ struct KeywordTable: Sendable {
         "sqrt", "logarit", "factori", "converge", "statisti", "variance", "geometr", "algebra", "topolog",
         "combinat", "permutat", "modulo",
     ]
+    /// Language and tool names that mark a programming task, matched by prefix.
+    static let codeStems = ["python", "javascri", "typescri", "golang", "kotlin", "regex", "kubectl", "dockerfi"]
     /// Exact words that are code and rarely English.
     static let codeWords = [
         "def", "func", "fn", "elif", "impl", "println", "printf", "lambda", "const", "void", "nullptr", "async",
-        "await", "typedef", "struct", "std", "bool", "enum", "malloc", "sizeof", "usize",
+        "await", "typedef", "struct", "std", "bool", "enum", "malloc", "sizeof", "usize", "sql", "json", "yaml",
     ]
 
     private let entries: [Entry]
@@ -39,6 +41,7 @@ struct KeywordTable: Sendable {
         var all: [(String, Bool, Kind)] = []
         all += Self.reasoningStems.map { ($0, false, .reasoning) }
         all += Self.mathStems.map { ($0, false, .math) }
+        all += Self.codeStems.map { ($0, false, .code) }
         all += Self.codeWords.map { ($0, true, .code) }
         all.sort { $0.0.utf8.first ?? 0 < $1.0.utf8.first ?? 0 }
         entries = all.map { text, exact, kind in

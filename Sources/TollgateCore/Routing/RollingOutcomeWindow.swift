@@ -11,6 +11,9 @@ struct RollingOutcomeWindow: Sendable {
 
     private let bucketNanos: Int64
     private var buckets: [Bucket]
+    /// Newest bucket epoch seen. Concurrent callers read the clock before taking the lock, so samples can arrive
+    /// a little out of order; a late one is counted in the newest bucket rather than overwriting a live slot.
+    private var latestEpoch: Int64 = 0
 
     init(window: Duration, bucketCount: Int = 60) {
         let count = max(1, bucketCount)
@@ -20,14 +23,15 @@ struct RollingOutcomeWindow: Sendable {
 
     /// - Parameter elapsed: time since the owner's origin; the caller guarantees it never decreases much.
     mutating func add(failure: Bool, elapsed: Duration) {
-        let epoch = max(0, elapsed.saturatingNanoseconds) / bucketNanos
+        let epoch = max(latestEpoch, max(0, elapsed.saturatingNanoseconds) / bucketNanos)
+        latestEpoch = epoch
         let index = Int(epoch % Int64(buckets.count))
         if buckets[index].epoch != epoch { buckets[index] = Bucket(epoch: epoch) }
         if failure { buckets[index].failures += 1 } else { buckets[index].successes += 1 }
     }
 
     func totals(elapsed: Duration) -> (requests: Int, failures: Int) {
-        let epoch = max(0, elapsed.saturatingNanoseconds) / bucketNanos
+        let epoch = max(latestEpoch, max(0, elapsed.saturatingNanoseconds) / bucketNanos)
         let oldest = epoch - Int64(buckets.count) + 1
         var requests = 0
         var failures = 0
