@@ -18,7 +18,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("tls-key"), help: "PEM private key for TLS termination.") var tlsKey: String?
     @Option(name: .customLong("with-mock-provider"), help: "Also run the built-in mock provider on this port (demo mode).")
     var mockPort: Int?
-    @Option(name: .customLong("upstream-threads"), help: "Threads driving libcurl transfers.") var upstreamThreads: Int = 1
+    @Option(name: .customLong("upstream-threads"), help: "Threads driving libcurl transfers.") var upstreamThreads: Int = 2
 
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
