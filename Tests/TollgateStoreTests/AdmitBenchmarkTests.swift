@@ -35,6 +35,7 @@ struct AdmitBenchmarkTests {
     @Test(.enabled(if: RedisServerFixture.shouldRun, "redis-server is not installed"))
     func redisStoreAdmitLatencyOnLoopback() async throws {
         let server = try RedisServerFixture()
+        defer { server.stop() }
         let store = RedisStore(configuration: try RedisStoreConfiguration(url: server.url))
         var refused = 0
         for _ in 0..<200 { _ = try await store.admit(Self.request(0), now: Date()) }

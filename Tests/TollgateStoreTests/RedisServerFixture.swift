@@ -65,8 +65,21 @@ final class RedisServerFixture: @unchecked Sendable {
     func kill() {
         guard let process, process.isRunning else { return }
         Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        Self.awaitExit(process)
         self.process = nil
+    }
+
+    /// Polls instead of `waitUntilExit()`, which spins a run loop and can block a cooperative thread.
+    /// Reaps the child by PID (ECHILD means Foundation already did); SIGKILL after 5 s.
+    private static func awaitExit(_ process: Process) {
+        let pid = process.processIdentifier
+        var status: Int32 = 0
+        for attempt in 0..<600 {
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid || (result == -1 && errno == ECHILD) { return }
+            if attempt == 500 { Glibc.kill(pid, SIGKILL) }
+            usleep(10_000)
+        }
     }
 
     /// Freezes the server (SIGSTOP): connections stay open but nothing is answered.
@@ -80,8 +93,9 @@ final class RedisServerFixture: @unchecked Sendable {
 
     func stop() {
         guard let process, process.isRunning else { return }
-        Glibc.kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
+        // Nothing to persist (--save ''), so SIGKILL: immediate and works on a paused server too.
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        Self.awaitExit(process)
         self.process = nil
         try? FileManager.default.removeItem(atPath: directory)
     }

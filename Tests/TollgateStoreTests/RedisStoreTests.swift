@@ -15,6 +15,7 @@ struct RedisStoreTests {
 
     @Test func hundredConcurrentAdmitsAgainstRPM20AdmitExactly20() async throws {
         let server = try RedisServerFixture()
+        defer { server.stop() }
         let store = try makeStore(server)
         let admitted = try await StoreTestSupport.concurrentAdmits([store], count: 100, request: StoreTestSupport.rpmRequest())
         #expect(admitted == 20)
@@ -23,6 +24,7 @@ struct RedisStoreTests {
 
     @Test func twoReplicasSharingRedisAdmitExactly20Together() async throws {
         let server = try RedisServerFixture()
+        defer { server.stop() }
         let first = try makeStore(server)
         let second = try makeStore(server)
         let admitted = try await StoreTestSupport.concurrentAdmits([first, second], count: 100, request: StoreTestSupport.rpmRequest())
@@ -33,6 +35,7 @@ struct RedisStoreTests {
 
     @Test func replicasSeeEachOthersKeysAndRevocationsWithinOneSecond() async throws {
         let server = try RedisServerFixture()
+        defer { server.stop() }
         let writer = try makeStore(server)
         let reader = try makeStore(server)
         let (_, record) = try StoreTestSupport.record(team: "research")
@@ -79,6 +82,7 @@ struct RedisStoreTests {
 
     @Test func budgetUnderThirtyConcurrentReservationsOvershootsByAtMostOne() async throws {
         let server = try RedisServerFixture()
+        defer { server.stop() }
         let store = try makeStore(server)
         let now = Date()
         let admitted = try await StoreTestSupport.concurrentAdmits(
@@ -92,6 +96,7 @@ struct RedisStoreTests {
 
     @Test func settleRefundAndUsageMatchTheEmbeddedStore() async throws {
         let server = try RedisServerFixture()
+        defer { server.stop() }
         let redis = try makeStore(server, clock: .caller)
         let memory = try MemoryStore(dataDirectory: nil)
         let start = ISO8601DateFormatter().date(from: "2026-11-30T23:59:58Z")!
@@ -134,6 +139,7 @@ struct RedisStoreTests {
 
     @Test func scriptFlushIsRecoveredFromNOSCRIPT() async throws {
         let server = try RedisServerFixture()
+        defer { server.stop() }
         let store = try makeStore(server)
         #expect(StoreTestSupport.isAdmitted(try await store.admit(StoreTestSupport.rpmRequest(), now: Date())))
         #expect(try server.command(["SCRIPT", "FLUSH"]) == "OK")
@@ -150,6 +156,7 @@ struct RedisStoreTests {
 
     @Test func killedRedisSurfacesUnavailableAndRecoversWhenRestarted() async throws {
         let server = try RedisServerFixture()
+        defer { server.stop() }
         let store = try makeStore(server)
         let request = StoreTestSupport.rpmRequest(limit: 1000)
         #expect(StoreTestSupport.isAdmitted(try await store.admit(request, now: Date())))
@@ -176,6 +183,7 @@ struct RedisStoreTests {
 
     @Test func fullQueueIsRejectedAsOverloaded() async throws {
         let server = try RedisServerFixture()
+        defer { server.stop() }
         let options = RedisConnectionOptions(commandTimeout: .milliseconds(500), queueLimit: 2, maxBatch: 1)
         var configuration = try RedisStoreConfiguration(url: server.url)
         configuration.poolSize = 1
