@@ -214,4 +214,34 @@ struct RedisStoreTests {
         #expect(outcomes.allSatisfy { $0?.isUnavailability ?? true })
         await store.shutdown()
     }
+
+    @Test func authenticatesAndSelectsTheDatabaseFromTheURL() async throws {
+        let server = try RedisServerFixture(password: "s3cret")
+        defer { server.stop() }
+        let wrong = RedisStore(configuration: try RedisStoreConfiguration(url: "redis://:nope@127.0.0.1:\(server.port)/3"))
+        #expect(await wrong.ping() == false)
+        await #expect(throws: StoreError.self) { try await wrong.admit(StoreTestSupport.rpmRequest(), now: Date()) }
+        await wrong.shutdown()
+        let store = RedisStore(configuration: try RedisStoreConfiguration(url: "redis://:s3cret@127.0.0.1:\(server.port)/3"))
+        #expect(await store.ping())
+        #expect(StoreTestSupport.isAdmitted(try await store.admit(StoreTestSupport.rpmRequest(), now: Date())))
+        #expect(try server.command(["DBSIZE"], database: 3) == "1")
+        #expect(try server.command(["DBSIZE"], database: 0) == "0")
+        await store.shutdown()
+    }
+
+    @Test func wrongTypeInRedisIsUnavailableNotACrash() async throws {
+        let server = try RedisServerFixture()
+        defer { server.stop() }
+        let store = try makeStore(server)
+        #expect(try server.command(["HSET", "tollgate:{research}:rl:team:rpm", "x", "1"]) == "1")
+        do {
+            _ = try await store.admit(StoreTestSupport.rpmRequest(), now: Date())
+            Issue.record("admit succeeded over a wrong-typed key")
+        } catch let error as StoreError {
+            #expect(error.isUnavailability)
+        }
+        #expect(await store.ping())
+        await store.shutdown()
+    }
 }

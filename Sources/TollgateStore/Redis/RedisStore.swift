@@ -102,6 +102,10 @@ public final class RedisStore: StateStore {
 
     public func admit(_ request: AdmissionRequest, now: Date) async throws -> AdmissionDecision {
         if let problem = request.validationError { throw StoreError.invalidArgument(problem) }
+        if request.limits.isEmpty && request.budgets.isEmpty {
+            // Nothing to check or reserve: no round trip (a team without limits or budgets).
+            return .admitted(Admission(reservation: Reservation(team: request.team, keyID: request.keyID, admittedAt: now, tokenLimits: [], budgets: []), limits: []))
+        }
         var scriptKeys: [String] = []
         var arguments: [String] = [clockArgument(now), String(request.limits.count)]
         for rule in request.limits {
