@@ -21,7 +21,8 @@ public final class RedisStore: StateStore {
     public init(configuration: RedisStoreConfiguration) {
         self.configuration = configuration
         self.keys = RedisKeys(prefix: configuration.keyPrefix)
-        self.pool = RedisPool(url: configuration.url, size: configuration.poolSize, options: configuration.connection)
+        self.pool = RedisPool(
+            url: configuration.url, size: configuration.poolSize, options: configuration.connection, logger: configuration.logger)
         let broadcaster = invalidations
         self.subscriber = RedisSubscriber(
             url: configuration.url, channel: keys.invalidationChannel, options: configuration.connection,
