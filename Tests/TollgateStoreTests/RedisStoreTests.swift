@@ -160,6 +160,9 @@ struct RedisStoreTests {
         let store = try makeStore(server)
         let request = StoreTestSupport.rpmRequest(limit: 1000)
         #expect(StoreTestSupport.isAdmitted(try await store.admit(request, now: Date())))
+        let subscribeDeadline = Date().addingTimeInterval(5)
+        while !store.isSubscribed && Date() < subscribeDeadline { try await Task.sleep(for: .milliseconds(10)) }
+        let invalidations = store.keyInvalidations()
         server.kill()
         do {
             _ = try await store.admit(request, now: Date())
@@ -178,6 +181,21 @@ struct RedisStoreTests {
         }
         #expect(recovered)
         #expect(await store.ping())
+        // Revocations published while the subscriber was down are lost, so it asks caches to drop all.
+        let sawFlush = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await invalidation in invalidations where invalidation == .all { return true }
+                return false
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(5))
+                return false
+            }
+            let first = try await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        #expect(sawFlush)
         await store.shutdown()
     }
 

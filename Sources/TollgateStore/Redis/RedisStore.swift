@@ -29,6 +29,12 @@ public final class RedisStore: StateStore {
             deliver: { broadcaster.publish($0) })
     }
 
+    /// Stops the threads if `shutdown()` was never called (they hold the workers, not the store).
+    deinit {
+        pool.stop()
+        subscriber.stop()
+    }
+
     /// Whether the revocation subscription is live (another readiness signal).
     public var isSubscribed: Bool { subscriber.isSubscribed }
 
