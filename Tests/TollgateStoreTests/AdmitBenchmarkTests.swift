@@ -35,6 +35,7 @@ struct AdmitBenchmarkTests {
     @Test(.enabled(if: RedisServerFixture.shouldRun, "redis-server is not installed"))
     func redisStoreAdmitLatencyOnLoopback() async throws {
         let server = try RedisServerFixture()
+        defer { server.stop() }
         let store = RedisStore(configuration: try RedisStoreConfiguration(url: server.url))
         var refused = 0
         for _ in 0..<200 { _ = try await store.admit(Self.request(0), now: Date()) }
@@ -47,6 +48,27 @@ struct AdmitBenchmarkTests {
                 try await store.settle(admission.reservation, actual: UsageAmount(promptTokens: 100, completionTokens: 50, costMicros: 5))
             }
         }
+        // 32 concurrent callers: pipelining writes their commands together.
+        let clock = ContinuousClock()
+        let started = clock.now
+        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for _ in 0..<32 {
+                group.addTask {
+                    var samples: [Double] = []
+                    for _ in 0..<100 {
+                        let elapsed = try await clock.measure { _ = try await store.admit(Self.request(0), now: Date()) }
+                        samples.append(Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6)
+                    }
+                    return samples
+                }
+            }
+            var all: [Double] = []
+            for try await samples in group { all += samples }
+            return all.sorted()
+        }
+        let seconds = Double((clock.now - started).components.attoseconds) / 1e18 + Double((clock.now - started).components.seconds)
+        print("BENCH RedisStore admit, 32 concurrent callers: \(Int(Double(latencies.count) / seconds)) admits/s, p50=\(Int(latencies[latencies.count / 2])) µs")
+        #expect(latencies.count == 3200)
         print("BENCH RedisStore admit+settle p50=\(Int(settleFigures.p50)) µs p99=\(Int(settleFigures.p99)) µs")
         #expect(refused == 0)
 

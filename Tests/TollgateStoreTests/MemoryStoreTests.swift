@@ -144,3 +144,26 @@ struct MemoryStoreTests {
         await #expect(throws: StoreError.self) { try await store.admit(bad, now: Date()) }
     }
 }
+
+struct MemoryStoreRetentionTests {
+    @Test func oldDailyCountersArePrunedWhenPersisted() async throws {
+        let directory = StoreTestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let now = Date()
+        let old = now.addingTimeInterval(-10 * 86_400)
+        let store = try MemoryStore(dataDirectory: directory)
+        for when in [old, now] {
+            guard case .admitted(let admission) = try await store.admit(StoreTestSupport.rpmRequest(limit: 100), now: when) else {
+                Issue.record("expected admission")
+                return
+            }
+            try await store.settle(admission.reservation, actual: UsageAmount(promptTokens: 1, completionTokens: 1, costMicros: 1))
+        }
+        #expect(try await store.usage(team: "research", period: .daily, now: old).total.requests == 1)
+        try await store.flush()
+        #expect(try await store.usage(team: "research", period: .daily, now: old).total.requests == 0)
+        #expect(try await store.usage(team: "research", period: .daily, now: now).total.requests == 1)
+        #expect(try await store.usage(team: "research", period: .total, now: now).total.requests == 2)
+        await store.shutdown()
+    }
+}

@@ -27,9 +27,14 @@ final class RedisServerFixture: @unchecked Sendable {
 
     let port: Int
     let directory: String
+    let extraArguments: [String]
+    let password: String?
     private var process: Process?
 
-    init() throws {
+    /// `password` starts the server with `--requirepass`; the fixture's own commands authenticate.
+    init(password: String? = nil) throws {
+        self.password = password
+        self.extraArguments = password.map { ["--requirepass", $0] } ?? []
         guard Self.executable != nil else { throw Missing() }
         port = try Self.freePort()
         directory = NSTemporaryDirectory() + "tollgate-redis-\(UUID().uuidString)"
@@ -48,7 +53,7 @@ final class RedisServerFixture: @unchecked Sendable {
         process.arguments = [
             "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
             "--dir", directory, "--logfile", directory + "/redis.log",
-        ]
+        ] + extraArguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -65,8 +70,21 @@ final class RedisServerFixture: @unchecked Sendable {
     func kill() {
         guard let process, process.isRunning else { return }
         Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        Self.awaitExit(process)
         self.process = nil
+    }
+
+    /// Polls instead of `waitUntilExit()`, which spins a run loop and can block a cooperative thread.
+    /// Reaps the child by PID (ECHILD means Foundation already did); SIGKILL after 5 s.
+    private static func awaitExit(_ process: Process) {
+        let pid = process.processIdentifier
+        var status: Int32 = 0
+        for attempt in 0..<600 {
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid || (result == -1 && errno == ECHILD) { return }
+            if attempt == 500 { Glibc.kill(pid, SIGKILL) }
+            usleep(10_000)
+        }
     }
 
     /// Freezes the server (SIGSTOP): connections stay open but nothing is answered.
@@ -80,17 +98,24 @@ final class RedisServerFixture: @unchecked Sendable {
 
     func stop() {
         guard let process, process.isRunning else { return }
-        Glibc.kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
+        // Nothing to persist (--save ''), so SIGKILL: immediate and works on a paused server too.
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        Self.awaitExit(process)
         self.process = nil
         try? FileManager.default.removeItem(atPath: directory)
     }
 
     /// Runs one command on a fresh connection and returns the reply as text (for test set-up only).
-    func command(_ arguments: [String]) throws -> String {
+    func command(_ arguments: [String], database: Int = 0) throws -> String {
         guard let context = redisConnect("127.0.0.1", Int32(port)) else { throw StoreFixtureError("no context") }
         defer { redisFree(context) }
         guard context.pointee.err == 0 else { throw StoreFixtureError("connect failed") }
+        if let password { _ = try send(["AUTH", password], on: context) }
+        if database != 0 { _ = try send(["SELECT", String(database)], on: context) }
+        return try send(arguments, on: context)
+    }
+
+    private func send(_ arguments: [String], on context: UnsafeMutablePointer<redisContext>) throws -> String {
         var cStrings = arguments.map { strdup($0) }
         defer { cStrings.forEach { free($0) } }
         var lengths = arguments.map { $0.utf8.count }

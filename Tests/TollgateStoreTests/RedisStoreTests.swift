@@ -15,6 +15,7 @@ struct RedisStoreTests {
 
     @Test func hundredConcurrentAdmitsAgainstRPM20AdmitExactly20() async throws {
         let server = try RedisServerFixture()
+        defer { server.stop() }
         let store = try makeStore(server)
         let admitted = try await StoreTestSupport.concurrentAdmits([store], count: 100, request: StoreTestSupport.rpmRequest())
         #expect(admitted == 20)
@@ -23,6 +24,7 @@ struct RedisStoreTests {
 
     @Test func twoReplicasSharingRedisAdmitExactly20Together() async throws {
         let server = try RedisServerFixture()
+        defer { server.stop() }
         let first = try makeStore(server)
         let second = try makeStore(server)
         let admitted = try await StoreTestSupport.concurrentAdmits([first, second], count: 100, request: StoreTestSupport.rpmRequest())
@@ -33,6 +35,7 @@ struct RedisStoreTests {
 
     @Test func replicasSeeEachOthersKeysAndRevocationsWithinOneSecond() async throws {
         let server = try RedisServerFixture()
+        defer { server.stop() }
         let writer = try makeStore(server)
         let reader = try makeStore(server)
         let (_, record) = try StoreTestSupport.record(team: "research")
@@ -79,6 +82,7 @@ struct RedisStoreTests {
 
     @Test func budgetUnderThirtyConcurrentReservationsOvershootsByAtMostOne() async throws {
         let server = try RedisServerFixture()
+        defer { server.stop() }
         let store = try makeStore(server)
         let now = Date()
         let admitted = try await StoreTestSupport.concurrentAdmits(
@@ -92,6 +96,7 @@ struct RedisStoreTests {
 
     @Test func settleRefundAndUsageMatchTheEmbeddedStore() async throws {
         let server = try RedisServerFixture()
+        defer { server.stop() }
         let redis = try makeStore(server, clock: .caller)
         let memory = try MemoryStore(dataDirectory: nil)
         let start = ISO8601DateFormatter().date(from: "2026-11-30T23:59:58Z")!
@@ -134,6 +139,7 @@ struct RedisStoreTests {
 
     @Test func scriptFlushIsRecoveredFromNOSCRIPT() async throws {
         let server = try RedisServerFixture()
+        defer { server.stop() }
         let store = try makeStore(server)
         #expect(StoreTestSupport.isAdmitted(try await store.admit(StoreTestSupport.rpmRequest(), now: Date())))
         #expect(try server.command(["SCRIPT", "FLUSH"]) == "OK")
@@ -150,9 +156,13 @@ struct RedisStoreTests {
 
     @Test func killedRedisSurfacesUnavailableAndRecoversWhenRestarted() async throws {
         let server = try RedisServerFixture()
+        defer { server.stop() }
         let store = try makeStore(server)
         let request = StoreTestSupport.rpmRequest(limit: 1000)
         #expect(StoreTestSupport.isAdmitted(try await store.admit(request, now: Date())))
+        let subscribeDeadline = Date().addingTimeInterval(5)
+        while !store.isSubscribed && Date() < subscribeDeadline { try await Task.sleep(for: .milliseconds(10)) }
+        let invalidations = store.keyInvalidations()
         server.kill()
         do {
             _ = try await store.admit(request, now: Date())
@@ -171,11 +181,27 @@ struct RedisStoreTests {
         }
         #expect(recovered)
         #expect(await store.ping())
+        // Revocations published while the subscriber was down are lost, so it asks caches to drop all.
+        let sawFlush = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await invalidation in invalidations where invalidation == .all { return true }
+                return false
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(5))
+                return false
+            }
+            let first = try await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        #expect(sawFlush)
         await store.shutdown()
     }
 
     @Test func fullQueueIsRejectedAsOverloaded() async throws {
         let server = try RedisServerFixture()
+        defer { server.stop() }
         let options = RedisConnectionOptions(commandTimeout: .milliseconds(500), queueLimit: 2, maxBatch: 1)
         var configuration = try RedisStoreConfiguration(url: server.url)
         configuration.poolSize = 1
@@ -204,6 +230,36 @@ struct RedisStoreTests {
         server.resume()
         #expect(outcomes.contains { if case .overloaded = $0 { return true } else { return false } })
         #expect(outcomes.allSatisfy { $0?.isUnavailability ?? true })
+        await store.shutdown()
+    }
+
+    @Test func authenticatesAndSelectsTheDatabaseFromTheURL() async throws {
+        let server = try RedisServerFixture(password: "s3cret")
+        defer { server.stop() }
+        let wrong = RedisStore(configuration: try RedisStoreConfiguration(url: "redis://:nope@127.0.0.1:\(server.port)/3"))
+        #expect(await wrong.ping() == false)
+        await #expect(throws: StoreError.self) { try await wrong.admit(StoreTestSupport.rpmRequest(), now: Date()) }
+        await wrong.shutdown()
+        let store = RedisStore(configuration: try RedisStoreConfiguration(url: "redis://:s3cret@127.0.0.1:\(server.port)/3"))
+        #expect(await store.ping())
+        #expect(StoreTestSupport.isAdmitted(try await store.admit(StoreTestSupport.rpmRequest(), now: Date())))
+        #expect(try server.command(["DBSIZE"], database: 3) == "1")
+        #expect(try server.command(["DBSIZE"], database: 0) == "0")
+        await store.shutdown()
+    }
+
+    @Test func wrongTypeInRedisIsUnavailableNotACrash() async throws {
+        let server = try RedisServerFixture()
+        defer { server.stop() }
+        let store = try makeStore(server)
+        #expect(try server.command(["HSET", "tollgate:{research}:rl:team:rpm", "x", "1"]) == "1")
+        do {
+            _ = try await store.admit(StoreTestSupport.rpmRequest(), now: Date())
+            Issue.record("admit succeeded over a wrong-typed key")
+        } catch let error as StoreError {
+            #expect(error.isUnavailability)
+        }
+        #expect(await store.ping())
         await store.shutdown()
     }
 }

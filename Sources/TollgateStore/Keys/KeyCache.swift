@@ -25,12 +25,15 @@ public final class KeyCache: Sendable {
     private let negativeTTL: Duration
     private let capacity: Int
     private let state = Mutex(State())
+    /// Subscribed at construction, so no invalidation between `init` and `run()` is missed.
+    private let invalidations: AsyncStream<KeyInvalidation>
 
     public init(store: any StateStore, ttl: Duration = .seconds(30), negativeTTL: Duration = .seconds(5), capacity: Int = 100_000) {
         self.store = store
         self.ttl = ttl
         self.negativeTTL = negativeTTL
         self.capacity = max(1, capacity)
+        self.invalidations = store.keyInvalidations()
     }
 
     /// The record for a presented secret's hash (possibly revoked or expired: check `isUsable(at:)`).
@@ -62,8 +65,9 @@ public final class KeyCache: Sendable {
     }
 
     /// Applies the store's invalidations until the task is cancelled or the store shuts down.
+    /// Call it once (it consumes the cache's single subscription).
     public func run() async {
-        for await invalidation in store.keyInvalidations() {
+        for await invalidation in invalidations {
             invalidate(invalidation)
             if Task.isCancelled { break }
         }

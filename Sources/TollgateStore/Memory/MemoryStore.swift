@@ -207,9 +207,10 @@ public final class MemoryStore: StateStore {
     private func writeCounters() throws {
         guard let dataDirectory else { return }
         dirty.store(false, ordering: .relaxed)
-        let nowMicros = AdmissionEvaluator.micros(Date())
+        let now = Date()
         let counters = state.withLock { state -> MemoryCounters in
-            state.counters.pruneTATs(nowMicros: nowMicros)
+            state.counters.pruneTATs(nowMicros: AdmissionEvaluator.micros(now))
+            state.counters.prunePeriods(now: now)
             return state.counters
         }
         do {

@@ -24,6 +24,29 @@ struct MemoryCounters: Codable {
     /// team → period key → usage.
     var usage: [String: [String: PeriodUsage]] = [:]
 
+    /// Drops daily and monthly counters older than their retention (as Redis expires them), so the
+    /// counters file stays bounded. Period keys sort by date (`d2026-11-26`, `m2026-11`).
+    mutating func prunePeriods(now: Date) {
+        let cutoffs = [BudgetPeriod.daily, .monthly].compactMap { period -> (prefix: String, oldest: String)? in
+            guard let retention = period.retentionSeconds else { return nil }
+            let oldest = period.key(at: now.addingTimeInterval(-Double(retention)))
+            return (String(oldest.prefix(1)), oldest)
+        }
+        func expired(_ periodKey: Substring) -> Bool {
+            cutoffs.contains { periodKey.hasPrefix($0.prefix) && periodKey < $0.oldest }
+        }
+        for team in Array(usage.keys) {
+            usage[team] = usage[team]?.filter { !expired(Substring($0.key)) }
+            if usage[team]?.isEmpty == true { usage[team] = nil }
+        }
+        for team in Array(budgets.keys) {
+            budgets[team] = budgets[team]?.filter { bucket, _ in
+                !expired(bucket.split(separator: "|").last ?? Substring(bucket))
+            }
+            if budgets[team]?.isEmpty == true { budgets[team] = nil }
+        }
+    }
+
     /// Drops TATs already in the past: an absent TAT and a past one mean the same full bucket.
     mutating func pruneTATs(nowMicros: Int64) {
         for team in Array(tats.keys) {

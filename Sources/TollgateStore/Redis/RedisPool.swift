@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 
 /// A few `RedisWorker`s; requests are spread round-robin so pipelined batches stay small and a slow
@@ -6,8 +7,10 @@ final class RedisPool: Sendable {
     private let workers: [RedisWorker]
     private let next = Atomic<Int>(0)
 
-    init(url: RedisURL, size: Int, options: RedisConnectionOptions) {
-        workers = (0..<max(1, size)).map { RedisWorker(url: url, options: options, name: "tollgate-redis-\($0)") }
+    init(url: RedisURL, size: Int, options: RedisConnectionOptions, logger: Logger) {
+        workers = (0..<max(1, size)).map {
+            RedisWorker(url: url, options: options, name: "tollgate-redis-\($0)", logger: logger)
+        }
     }
 
     func execute(_ commands: [RedisCommand]) async throws -> [RedisValue] {

@@ -21,11 +21,18 @@ public final class RedisStore: StateStore {
     public init(configuration: RedisStoreConfiguration) {
         self.configuration = configuration
         self.keys = RedisKeys(prefix: configuration.keyPrefix)
-        self.pool = RedisPool(url: configuration.url, size: configuration.poolSize, options: configuration.connection)
+        self.pool = RedisPool(
+            url: configuration.url, size: configuration.poolSize, options: configuration.connection, logger: configuration.logger)
         let broadcaster = invalidations
         self.subscriber = RedisSubscriber(
             url: configuration.url, channel: keys.invalidationChannel, options: configuration.connection,
             deliver: { broadcaster.publish($0) })
+    }
+
+    /// Stops the threads if `shutdown()` was never called (they hold the workers, not the store).
+    deinit {
+        pool.stop()
+        subscriber.stop()
     }
 
     /// Whether the revocation subscription is live (another readiness signal).
@@ -102,6 +109,10 @@ public final class RedisStore: StateStore {
 
     public func admit(_ request: AdmissionRequest, now: Date) async throws -> AdmissionDecision {
         if let problem = request.validationError { throw StoreError.invalidArgument(problem) }
+        if request.limits.isEmpty && request.budgets.isEmpty {
+            // Nothing to check or reserve: no round trip (a team without limits or budgets).
+            return .admitted(Admission(reservation: Reservation(team: request.team, keyID: request.keyID, admittedAt: now, tokenLimits: [], budgets: []), limits: []))
+        }
         var scriptKeys: [String] = []
         var arguments: [String] = [clockArgument(now), String(request.limits.count)]
         for rule in request.limits {

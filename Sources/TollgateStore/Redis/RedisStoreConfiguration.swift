@@ -1,5 +1,10 @@
+import Logging
+
 /// How a `RedisStore` connects and behaves.
 public struct RedisStoreConfiguration: Sendable {
+    /// Connection loss and recovery are logged here (once per transition, never per request; the URL's
+    /// password is never logged).
+    public var logger: Logger
     public var url: RedisURL
     /// Pipelined connections for commands (the subscriber has its own, extra one).
     public var poolSize: Int
@@ -13,8 +18,10 @@ public struct RedisStoreConfiguration: Sendable {
 
     public init(
         url: RedisURL, poolSize: Int = 2, connection: RedisConnectionOptions = RedisConnectionOptions(),
-        keyPrefix: String = "tollgate", clock: RedisClock = .server
+        keyPrefix: String = "tollgate", clock: RedisClock = .server,
+        logger: Logger = Logger(label: "tollgate.store.redis")
     ) {
+        self.logger = logger
         self.url = url
         self.poolSize = max(1, poolSize)
         self.connection = connection

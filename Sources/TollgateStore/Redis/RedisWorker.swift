@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Logging
 import Synchronization
 
 /// One Redis connection driven by its own thread, with pipelining.
@@ -21,13 +22,16 @@ final class RedisWorker: @unchecked Sendable {
     private let options: RedisConnectionOptions
     private let queue = Mutex<(jobs: [Job], stopped: Bool)>(([], false))
     private let wakeup = DispatchSemaphore(value: 0)
+    private let logger: Logger
 
     // Worker-thread-only state.
     private var connection: RedisConnection?
     private var backoff: Duration
     private var nextAttempt = ContinuousClock.now
+    private var healthy = true
 
-    init(url: RedisURL, options: RedisConnectionOptions, name: String) {
+    init(url: RedisURL, options: RedisConnectionOptions, name: String, logger: Logger) {
+        self.logger = logger
         self.url = url
         self.options = options
         self.backoff = options.initialBackoff
@@ -123,6 +127,7 @@ final class RedisWorker: @unchecked Sendable {
         } catch {
             connection.close()
             self.connection = nil
+            markUnhealthy("\(error)")
             scheduleReconnect()
             let storeError = (error as? StoreError) ?? .unavailable("\(error)")
             // Replies already read are not delivered: the batch fails as a whole, callers retry or fail over.
@@ -139,11 +144,23 @@ final class RedisWorker: @unchecked Sendable {
             let fresh = try RedisConnection(url: url, connectTimeout: options.connectTimeout, commandTimeout: options.commandTimeout)
             connection = fresh
             backoff = options.initialBackoff
+            if !healthy {
+                healthy = true
+                logger.info("Redis connection restored", metadata: ["redis.url": "\(url)"])
+            }
             return fresh
         } catch {
+            markUnhealthy("\(error)")
             scheduleReconnect()
             return nil
         }
+    }
+
+    /// Logs once per outage, not once per failed request.
+    private func markUnhealthy(_ reason: String) {
+        guard healthy else { return }
+        healthy = false
+        logger.warning("Redis connection failed, reconnecting with backoff", metadata: ["redis.url": "\(url)", "error": "\(reason)"])
     }
 
     private func scheduleReconnect() {
