@@ -106,9 +106,10 @@ public struct GatewayServer: Sendable {
 
         var reloader = PolicyReloader(holder: holder, logger: logger)
         reloader.onReload = { runtime in resilience.apply(runtime.snapshot) }
+        // Shut down in reverse: the server drains first, the store closes last.
         let services: [any Service] = [
-            reloader, UpstreamClientService(client: client), KeyInvalidationService(store: store, authenticator: authenticator),
-            StateStoreService(store: store),
+            StateStoreService(store: store), UpstreamClientService(client: client), reloader,
+            KeyInvalidationService(store: store, authenticator: authenticator),
         ] + extraServices
         let serverConfiguration = ApplicationConfiguration(
             address: .hostname(configuration.host, port: configuration.port), serverName: nil)

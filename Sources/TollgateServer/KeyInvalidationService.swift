@@ -10,6 +10,9 @@ struct KeyInvalidationService: Service {
         for await message in store.keyInvalidations().cancelOnGracefulShutdown() {
             authenticator.invalidate(message)
         }
+        // The stream also ends when the store closes; returning early would read as a failure
+        // to the service group, so wait for our own shutdown turn.
+        try? await gracefulShutdown()
     }
 }
 

@@ -62,6 +62,19 @@ struct MockChatResponder: Sendable {
         let reply = faults.reply ?? "Hello from the Tollgate mock provider. You said: \(lastUser.prefix(200))"
         let words = reply.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
         let completionTokens = words.count
+        let pieces: [String]
+        if let size = faults.chunkChars {
+            var parts: [String] = []
+            var current = ""
+            for ch in reply {
+                current.append(ch)
+                if current.count == size { parts.append(current); current = "" }
+            }
+            if !current.isEmpty { parts.append(current) }
+            pieces = parts
+        } else {
+            pieces = words.enumerated().map { $0.offset == 0 ? $0.element : " " + $0.element }
+        }
         let id = "chatcmpl-mock\(state.counter.withLock { $0 })"
         let created = String(Int(Date().timeIntervalSince1970))
         let usage: JSONValue = .object([
@@ -92,11 +105,11 @@ struct MockChatResponder: Sendable {
                 return ByteBuffer(bytes: SSEEvent.encode(JSONWriter.bytes(payload)))
             }
             try await writer.write(chunk(.object([("role", .string("assistant")), ("content", .string(""))]), finish: nil))
-            for (i, word) in words.enumerated() {
+            for (i, piece) in pieces.enumerated() {
                 if let reset = faults.resetAfterChunks, i >= reset { throw ResetError() }
                 if let stall = faults.stallAfterChunks, i == stall { try await Task.sleep(for: .milliseconds(faults.stallMs)) }
                 if faults.chunkDelayMs > 0 { try await Task.sleep(for: .milliseconds(faults.chunkDelayMs)) }
-                try await writer.write(chunk(.object([("content", .string(i == 0 ? word : " " + word))]), finish: nil))
+                try await writer.write(chunk(.object([("content", .string(piece))]), finish: nil))
             }
             try await writer.write(chunk(.object([]), finish: "stop"))
             if includeUsage {

@@ -19,11 +19,16 @@ public struct MockFaults: Sendable, Equatable {
     public var retryAfterSeconds: Int?
     /// Reply text instead of the default echo.
     public var reply: String?
+    /// Stream the reply in pieces of this many characters instead of word by word, so tests can
+    /// split a value across chunks.
+    public var chunkChars: Int?
 
     public init(
         status: Int? = nil, errorRate: Double = 0, latencyMs: Int = 0, chunkDelayMs: Int = 0, stallAfterChunks: Int? = nil,
-        stallMs: Int = 60_000, resetAfterChunks: Int? = nil, retryAfterSeconds: Int? = nil, reply: String? = nil
+        stallMs: Int = 60_000, resetAfterChunks: Int? = nil, retryAfterSeconds: Int? = nil, reply: String? = nil,
+        chunkChars: Int? = nil
     ) {
+        self.chunkChars = chunkChars
         self.status = status
         self.errorRate = errorRate
         self.latencyMs = latencyMs
@@ -48,6 +53,7 @@ public struct MockFaults: Sendable, Equatable {
         if let v = json["reset_after_chunks"]?.intValue { f.resetAfterChunks = v }
         if let v = json["retry_after"]?.intValue { f.retryAfterSeconds = v }
         if let v = json["reply"]?.stringValue { f.reply = v }
+        if let v = json["chunk_chars"]?.intValue, v > 0 { f.chunkChars = v }
         if json["status"] == .null { f.status = nil }
         return f
     }
