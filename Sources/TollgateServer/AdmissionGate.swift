@@ -21,8 +21,6 @@ struct AdmissionTicket: Sendable {
 struct AdmissionGate: Sendable {
     let store: any StateStore
     let metrics: GatewayMetrics
-    /// Completion tokens reserved when a request gives no `max_tokens`.
-    let defaultMaxTokens: Int
 
     func admit(principal: Principal, policy: PolicySnapshot, servedModel: String, texts: [String], maxTokens: Int?, logger: Logger)
         async throws -> AdmissionTicket
@@ -30,7 +28,7 @@ struct AdmissionGate: Sendable {
         guard let team = policy.teams[principal.team] else { throw GatewayError.invalidAPIKey() }
         let price = policy.models[servedModel]?.price
         let prompt = TokenEstimator.estimatePrompt(messages: texts)
-        let reserveTokens = TokenEstimator.reservation(promptEstimate: prompt, maxTokens: maxTokens, defaultMaxTokens: defaultMaxTokens)
+        let reserveTokens = TokenEstimator.reservation(promptEstimate: prompt, maxTokens: maxTokens, defaultMaxTokens: policy.server.defaultMaxTokens)
         var limits: [LimitRule] = []
         if let rpm = team.rpm { limits.append(.requestsPerMinute(key: "team:rpm", limit: rpm)) }
         if let tpm = team.tpm { limits.append(.tokensPerMinute(key: "team:tpm", limit: tpm, estimatedTokens: reserveTokens)) }

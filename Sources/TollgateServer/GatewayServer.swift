@@ -76,10 +76,11 @@ public struct GatewayServer: Sendable {
         let proxy = ProxyHandler(
             policies: holder, authenticator: authenticator,
             forwarder: Forwarder(transport: client, resilience: resilience, planner: planner),
-            planner: planner, admission: AdmissionGate(store: store, metrics: metrics, defaultMaxTokens: 1024), metrics: metrics)
+            planner: planner, admission: AdmissionGate(store: store, metrics: metrics), metrics: metrics)
         router.post("/v1/chat/completions") { request, context in try await proxy.chatCompletions(request, context: context) }
         router.post("/v1/embeddings") { request, context in try await proxy.embeddings(request, context: context) }
         router.get("/v1/models") { request, context in try await proxy.models(request, context: context) }
+        router.get("/v1/models/:id") { request, context in try await proxy.model(request, context: context) }
         let client = self.client
         let metrics = self.metrics
         let store = self.store

@@ -8,10 +8,13 @@ final class PolicyHolder: Sendable {
         var lastError: String?
         var lastErrorAt: Date?
         var failures: Int
+        /// Hash of the files that last failed, so an unchanged broken edit is not retried (and
+        /// logged) every second.
+        var failedHash: String?
     }
 
     private let current: Mutex<RuntimePolicy>
-    private let status = Mutex(ReloadStatus(lastError: nil, lastErrorAt: nil, failures: 0))
+    private let status = Mutex(ReloadStatus(lastError: nil, lastErrorAt: nil, failures: 0, failedHash: nil))
     let path: String
 
     init(initial: RuntimePolicy, path: String) {
@@ -25,11 +28,15 @@ final class PolicyHolder: Sendable {
 
     func replace(with next: RuntimePolicy) {
         current.withLock { $0 = next }
-        status.withLock { $0.lastError = nil }
+        status.withLock {
+            $0.lastError = nil
+            $0.failedHash = nil
+        }
     }
 
-    func recordFailure(_ message: String) {
+    func recordFailure(_ message: String, hash: String? = nil) {
         status.withLock {
+            $0.failedHash = hash
             $0.lastError = message
             $0.lastErrorAt = Date()
             $0.failures += 1

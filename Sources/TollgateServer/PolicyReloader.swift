@@ -41,7 +41,7 @@ struct PolicyReloader: Service {
             holder.recordFailure("cannot read \(holder.path)")
             return false
         }
-        if !force && hash == current.fileHash { return false }
+        if !force && (hash == current.fileHash || hash == holder.reloadStatus.failedHash) { return false }
         do {
             let next = try PolicyFileLoader.load(path: holder.path, generation: current.generation + 1, previous: current)
             if !force && next.fileHash == current.fileHash { return false }
@@ -50,7 +50,7 @@ struct PolicyReloader: Service {
             onReload(next)
             return true
         } catch {
-            holder.recordFailure(String(describing: error))
+            holder.recordFailure(String(describing: error), hash: hash)
             logger.error("policy reload failed, keeping the previous policy", metadata: ["policy.error": .string(String(describing: error))])
             return false
         }

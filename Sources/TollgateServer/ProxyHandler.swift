@@ -45,6 +45,18 @@ struct ProxyHandler: Sendable {
         return JSONResponse.make(.object([("object", .string("list")), ("data", .array(data))]))
     }
 
+    /// `GET /v1/models/{id}`: one model the key may use, or 404 as OpenAI answers.
+    func model(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let runtime = policies.policy
+        let principal = try await authenticate(request, policy: runtime.snapshot)
+        guard let id = context.parameters.get("id"), let team = runtime.snapshot.teams[principal.team] else { throw GatewayError.invalidAPIKey() }
+        var names = runtime.snapshot.allowedModels(for: team)
+        if let keyModels = principal.models { names = names.filter(keyModels.contains) }
+        guard names.contains(id) else { throw GatewayError.modelNotFound(id) }
+        let created = Int(runtime.loadedAt.timeIntervalSince1970)
+        return JSONResponse.make(.object([("id", .string(id)), ("object", .string("model")), ("created", .number(String(created))), ("owned_by", .string("tollgate"))]))
+    }
+
     func chatCompletions(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let runtime = policies.policy
         let policy = runtime.snapshot

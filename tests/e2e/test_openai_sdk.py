@@ -51,3 +51,9 @@ def test_errors_are_typed(client, gateway):
     bad = OpenAI(base_url=gateway, api_key="sk-tg-wrong", max_retries=0)
     with pytest.raises(openai.AuthenticationError):
         bad.models.list()
+
+
+def test_retrieve_model(client):
+    assert client.models.retrieve("gpt-4o-mini").id == "gpt-4o-mini"
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve("no-such-model")

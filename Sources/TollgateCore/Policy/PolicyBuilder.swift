@@ -50,8 +50,10 @@ struct PolicyBuilder {
     }
 
     private func buildServer(_ node: Node?) -> ServerSettings {
-        let map = reader.mapping(node, at: "server", allowed: ["max_body_bytes"])
-        return ServerSettings(maxBodyBytes: reader.int(map["max_body_bytes"], at: "server.max_body_bytes", min: 1024) ?? 4 * 1024 * 1024)
+        let map = reader.mapping(node, at: "server", allowed: ["max_body_bytes", "default_max_tokens"])
+        return ServerSettings(
+            maxBodyBytes: reader.int(map["max_body_bytes"], at: "server.max_body_bytes", min: 1024) ?? 4 * 1024 * 1024,
+            defaultMaxTokens: reader.int(map["default_max_tokens"], at: "server.default_max_tokens", min: 0) ?? 1024)
     }
 
     private func buildProviders(_ node: Node?) -> [String: ProviderSettings] {

@@ -47,6 +47,8 @@ public struct StateSettings: Sendable, Equatable {
 public struct ServerSettings: Sendable, Equatable {
     /// Largest accepted request body; larger gets 413 before any parsing.
     public var maxBodyBytes: Int
+    /// Completion tokens reserved against tpm and budgets when a request sets no `max_tokens`.
+    public var defaultMaxTokens: Int
 }
 
 public struct ProviderSettings: Sendable, Equatable {

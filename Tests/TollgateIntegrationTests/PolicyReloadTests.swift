@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+import TollgateServer
+
+@Suite(.serialized) struct PolicyReloadTests {
+    init() { ProviderKeyEnvironment.install() }
+
+    @Test func anEditedPolicyTakesEffectWithoutARestart() async throws {
+        try await GatewayHarness.withMocks([MockFaults(), MockFaults()]) { mocks in
+            let before = GatewayHarness.policy(mocks: mocks, teamExtra: "    models: [m0]\n")
+            try await GatewayHarness.withGateway(policy: before) { gw in
+                #expect(try await gw.chat("m1").status == 403)
+                let after = GatewayHarness.policy(mocks: mocks, teamExtra: "    models: [m0, m1]\n")
+                try after.write(toFile: gw.policyPath, atomically: true, encoding: .utf8)
+                var status = 0
+                for _ in 0..<40 where status != 200 {
+                    try await Task.sleep(for: .milliseconds(100))
+                    status = try await gw.chat("m1").status
+                }
+                #expect(status == 200)
+            }
+        }
+    }
+
+    @Test func aBrokenEditKeepsThePreviousPolicyAndIsReported() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks)) { gw in
+                try "version: 1\nproviders: {}\nmodels:\n  m0: {targets: [{provider: nowhere, model: x}]}\n"
+                    .write(toFile: gw.policyPath, atomically: true, encoding: .utf8)
+                try await Task.sleep(for: .milliseconds(2500))
+                #expect(try await gw.chat("m0").status == 200)
+                let status = try await gw.request("GET", "/admin/status", key: "test-admin-token")
+                #expect(status.status == 200)
+                let policy = status.json?["policy"] as? [String: Any]
+                let error = policy?["last_reload_error"] as? String
+                #expect(error?.contains("tollgate.yaml:4:") == true)
+                #expect(error?.contains("unknown provider") == true)
+            }
+        }
+    }
+
+    @Test func adminStatusNeedsTheAdminToken() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks)) { gw in
+                #expect(try await gw.request("GET", "/admin/status", key: nil).status == 403)
+                #expect(try await gw.request("GET", "/admin/status", key: "wrong").status == 403)
+            }
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks), adminToken: nil) { gw in
+                let reply = try await gw.request("GET", "/admin/status", key: "anything")
+                #expect(reply.status == 403)
+                #expect((reply.json?["error"] as? [String: Any])?["message"] as? String != nil)
+            }
+        }
+    }
+}
