@@ -8,14 +8,14 @@ public final class ScreeningEngine: Sendable {
     /// Score at or above which a message counts as an injection.
     public let injectionThreshold: Double
     private let normalizer = InjectionNormalizer()
-    private let scratch: ScratchPool
+    let scratchPool: ScratchPool
 
     init(injectionRules: [InjectionRule], piiRules: [PIIRule], injectionThreshold: Double) {
         self.injectionRules = injectionRules
         self.piiRules = piiRules
         self.injectionThreshold = injectionThreshold
         let groups = (injectionRules.map(\.pattern.captureCount) + piiRules.map(\.pattern.captureCount)).max() ?? 0
-        scratch = ScratchPool(ovectorPairs: groups + 1)
+        scratchPool = ScratchPool(ovectorPairs: groups + 1)
     }
 
     /// Loads and compiles the packs. Throws `PackErrors` listing every problem as `file:line: message`.
@@ -59,7 +59,7 @@ public final class ScreeningEngine: Sendable {
         let views = normalizer.views(of: text)
         var matched = [Bool](repeating: false, count: injectionRules.count)
         var hitLimit = false
-        let completed = scratch.withScratch { scratch in
+        let completed = scratchPool.withScratch { scratch in
             for (index, rule) in injectionRules.enumerated() {
                 let kind: InjectionView.Kind = rule.view == .text ? .text : .compact
                 for view in views where view.kind == kind {
@@ -93,7 +93,7 @@ public final class ScreeningEngine: Sendable {
         guard !types.isEmpty, !text.isEmpty else { return [] }
         let view = PIIView(text)
         var candidates: [(rule: PIIRule, range: Range<Int>)] = []
-        _ = scratch.withScratch { scratch in
+        _ = scratchPool.withScratch { scratch in
             view.bytes.withUnsafeBufferPointer { buffer in
                 for rule in piiRules where types.contains(rule.type) {
                     var position = 0

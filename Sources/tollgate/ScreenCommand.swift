@@ -29,10 +29,13 @@ struct ScreenCommand: ParsableCommand {
     @Option(help: "Iterations per slice size in --bench mode.")
     var iterations: Int = 2000
 
+    @Option(help: "What --bench times: all, injection, pii, or rules (per-rule profile).")
+    var benchPart: String = "all"
+
     func run() throws {
         let engine = try loadEngine()
         if let bench {
-            try ScreenBenchmark(engine: engine, iterations: max(iterations, 1)).run(file: bench)
+            try ScreenBenchmark(engine: engine, iterations: max(iterations, 1), part: benchPart).run(file: bench)
             return
         }
         var output = Data()
@@ -66,6 +69,7 @@ struct ScreenCommand: ParsableCommand {
 private struct ScreenBenchmark {
     let engine: ScreeningEngine
     let iterations: Int
+    let part: String
 
     func run(file: String) throws {
         let text = try String(contentsOfFile: file, encoding: .utf8)
@@ -76,15 +80,22 @@ private struct ScreenBenchmark {
             let clock = ContinuousClock()
             // One untimed call warms the scratch pool and page cache.
             sink += engine.findPII(slice).count + engine.scanInjection(slice).ruleIDs.count
+            if part == "rules" {
+                print("\(size / 1024) KB, slowest rules:")
+                for timing in engine.profileRules(slice, iterations: max(count / 10, 1)).prefix(25) {
+                    print("  \(timing.ruleID): \(String(format: "%.1f", timing.microseconds)) µs")
+                }
+                continue
+            }
             let elapsed = clock.measure {
                 for _ in 0..<count {
-                    sink &+= engine.scanInjection(slice).ruleIDs.count
-                    sink &+= engine.findPII(slice).count
+                    if part != "pii" { sink &+= engine.scanInjection(slice).ruleIDs.count }
+                    if part != "injection" { sink &+= engine.findPII(slice).count }
                 }
             }
             let micros = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
             let label = size >= 1024 * 1024 ? "\(size / 1024 / 1024) MB" : "\(size / 1024) KB"
-            print("\(label): \(String(format: "%.1f", micros / Double(count))) µs per screen (injection + PII), \(count) runs, sink \(sink)")
+            print("\(label): \(String(format: "%.1f", micros / Double(count))) µs per screen (\(part)), \(count) runs, sink \(sink)")
         }
     }
 
