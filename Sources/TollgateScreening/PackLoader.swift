@@ -6,7 +6,7 @@ import Yams
 ///
 /// Pack format (both kinds): a mapping with `version: 1` and `rules:`, a list of mappings with
 /// `id`, `pattern` and `description`; injection rules add `category`, `weight` and optional `view`
-/// (`text` | `compact`); PII rules add `type`, optional `validator` and `group`.
+/// (`text` | `compact`) and `keywords`; PII rules add `type`, optional `validator` and `group`.
 struct PackLoader {
     private(set) var errors: [PackError] = []
 
@@ -22,11 +22,13 @@ struct PackLoader {
             let view = fields.enumValue("view", default: InjectionRule.View.text)
             let summary = fields.string("description") ?? ""
             let pattern = fields.pattern(caseless: true)
+            let keywords = fields.keywords()
             errors += fields.errors
             guard let id, let pattern, let view else { continue }
             result.append(
                 InjectionRule(
-                    id: id, category: category, weight: weight, view: view, summary: summary, pattern: pattern))
+                    id: id, category: category, weight: weight, view: view, summary: summary, pattern: pattern,
+                    keywords: keywords))
         }
         return result
     }
@@ -160,6 +162,24 @@ private struct Fields {
     mutating func enumValue<T: RawRepresentable>(_ key: String, default fallback: T) -> T? where T.RawValue == String {
         let parsed: T?? = enumValue(key, default: .some(fallback))
         return parsed ?? nil
+    }
+
+    /// Keywords are lower-case word prefixes made of ASCII letters, digits or any non-ASCII characters.
+    mutating func keywords() -> [String] {
+        guard let value = value("keywords") else { return [] }
+        guard let sequence = value.sequence else {
+            fail(value, "`keywords` must be a list of words")
+            return []
+        }
+        var words: [String] = []
+        for item in sequence {
+            let word = item.string ?? ""
+            let valid = !word.isEmpty && word.utf8.allSatisfy { byte in
+                byte >= 0x80 || (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
+            }
+            if valid { words.append(word) } else { fail(item, "keyword '\(word)' must be lower-case letters or digits") }
+        }
+        return words
     }
 
     mutating func identifier(seen: inout Set<String>) -> String? {

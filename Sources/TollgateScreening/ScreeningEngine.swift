@@ -9,6 +9,7 @@ public final class ScreeningEngine: Sendable {
     public let injectionThreshold: Double
     private let normalizer = InjectionNormalizer()
     let scratchPool: ScratchPool
+    private let keywordIndex: KeywordIndex
 
     init(injectionRules: [InjectionRule], piiRules: [PIIRule], injectionThreshold: Double) {
         self.injectionRules = injectionRules
@@ -16,6 +17,7 @@ public final class ScreeningEngine: Sendable {
         self.injectionThreshold = injectionThreshold
         let groups = (injectionRules.map(\.pattern.captureCount) + piiRules.map(\.pattern.captureCount)).max() ?? 0
         scratchPool = ScratchPool(ovectorPairs: groups + 1)
+        keywordIndex = KeywordIndex(keywordsByRule: injectionRules.map(\.keywords))
     }
 
     /// Loads and compiles the packs. Throws `PackErrors` listing every problem as `file:line: message`.
@@ -60,17 +62,23 @@ public final class ScreeningEngine: Sendable {
         var matched = [Bool](repeating: false, count: injectionRules.count)
         var hitLimit = false
         let completed = scratchPool.withScratch { scratch in
-            for (index, rule) in injectionRules.enumerated() {
-                let kind: InjectionView.Kind = rule.view == .text ? .text : .compact
-                for view in views where view.kind == kind {
-                    let outcome = view.bytes.withUnsafeBufferPointer {
-                        rule.pattern.search($0, from: 0, scratch: scratch)
+            for view in views {
+                let kind: InjectionRule.View = view.kind == .text ? .text : .compact
+                let hits = keywordIndex.hits(
+                    in: view.bytes, ruleCount: injectionRules.count, wordStartsOnly: kind == .text)
+                view.bytes.withUnsafeBufferPointer { buffer in
+                    for (index, rule) in injectionRules.enumerated() where !matched[index] && rule.view == kind {
+                        let outcome: SearchOutcome
+                        if rule.keywords.isEmpty {
+                            outcome = rule.pattern.search(buffer, from: 0, scratch: scratch)
+                        } else if hits[index].isEmpty {
+                            continue
+                        } else {
+                            outcome = Self.searchWindows(rule.pattern, buffer, around: hits[index], scratch: scratch)
+                        }
+                        if case .match = outcome { matched[index] = true }
+                        if outcome == .limitExceeded { hitLimit = true }
                     }
-                    if case .match = outcome {
-                        matched[index] = true
-                        break
-                    }
-                    if outcome == .limitExceeded { hitLimit = true }
                 }
             }
             return true
@@ -149,6 +157,42 @@ public final class ScreeningEngine: Sendable {
         }
         result += text[cursor...]
         return result
+    }
+
+    /// Searches only the windows around keyword hits, merged where they overlap.
+    private static func searchWindows(
+        _ pattern: CompiledPattern, _ buffer: UnsafeBufferPointer<UInt8>, around hits: [Int], scratch: MatchScratch
+    ) -> SearchOutcome {
+        if hits.count > KeywordIndex.maximumWindows {
+            let start = characterStart(max(0, hits[0] - KeywordIndex.windowBefore), in: buffer)
+            return pattern.search(buffer, from: start, scratch: scratch)
+        }
+        var sawLimit = false
+        var index = 0
+        while index < hits.count {
+            let lower = characterStart(max(0, hits[index] - KeywordIndex.windowBefore), in: buffer)
+            var upper = min(buffer.count, hits[index] + KeywordIndex.windowAfter)
+            index += 1
+            while index < hits.count, hits[index] - KeywordIndex.windowBefore <= upper {
+                upper = min(buffer.count, hits[index] + KeywordIndex.windowAfter)
+                index += 1
+            }
+            upper = characterStart(upper, in: buffer)
+            let window = UnsafeBufferPointer(rebasing: buffer[0..<upper])
+            switch pattern.search(window, from: lower, scratch: scratch) {
+            case .match(let start, let end): return .match(start: start, end: end)
+            case .limitExceeded: sawLimit = true
+            case .noMatch: break
+            }
+        }
+        return sawLimit ? .limitExceeded : .noMatch
+    }
+
+    /// Moves `offset` back to the first byte of a UTF-8 character.
+    private static func characterStart(_ offset: Int, in buffer: UnsafeBufferPointer<UInt8>) -> Int {
+        var position = offset
+        while position > 0, position < buffer.count, buffer[position] & 0xC0 == 0x80 { position -= 1 }
+        return position
     }
 
     private static func nextCharacter(after start: Int, in buffer: UnsafeBufferPointer<UInt8>) -> Int {

@@ -10,6 +10,9 @@ struct InjectionRule: Sendable {
     let view: View
     let summary: String
     let pattern: CompiledPattern
+    /// Word prefixes (text view) or substrings (compact view), one of which every match contains; the
+    /// rule only searches near them. Empty means the rule searches the whole view.
+    let keywords: [String]
 }
 
 /// Checks run after a PII pattern matched, to throw away look-alikes (order numbers, bad checksums).
