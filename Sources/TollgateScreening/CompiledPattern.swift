@@ -26,9 +26,12 @@ final class CompiledPattern: @unchecked Sendable {
     let isJIT: Bool
     let captureCount: Int
 
-    init(_ pattern: String, caseless: Bool = true) throws(PatternError) {
+    /// `anchored` compiles a variant that only matches at the start offset (JIT supports anchoring only
+    /// at compile time).
+    init(_ pattern: String, caseless: Bool = true, anchored: Bool = false) throws(PatternError) {
         var options = PCRE2_UTF | PCRE2_UCP
         if caseless { options |= PCRE2_CASELESS }
+        if anchored { options |= PCRE2_ANCHORED }
         var errorCode: Int32 = 0
         var errorOffset: Int = 0
         let bytes = Array(pattern.utf8)

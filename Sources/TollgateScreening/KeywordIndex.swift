@@ -6,8 +6,10 @@ struct KeywordIndex: Sendable {
     /// How far before and after a keyword a rule's match may extend.
     static let windowBefore = 192
     static let windowAfter = 448
-    /// Beyond this many keyword hits for one rule, search from the first hit to the end instead.
+    /// Beyond this many keyword hits for one windowed rule, search from the first hit to the end instead.
     static let maximumWindows = 24
+    /// Beyond this many hits for one anchored rule, search the whole view instead.
+    static let maximumHits = 4096
 
     private static let alphabet = 37
     private var children: [Int32]
@@ -66,7 +68,7 @@ struct KeywordIndex: Sendable {
                     let next = children[node * Self.alphabet + symbol]
                     if next < 0 { break }
                     node = Int(next)
-                    for rule in terminals[node] where result[Int(rule)].count <= Self.maximumWindows {
+                    for rule in terminals[node] where result[Int(rule)].count <= Self.maximumHits {
                         if result[Int(rule)].last != position { result[Int(rule)].append(position) }
                     }
                     cursor += 1

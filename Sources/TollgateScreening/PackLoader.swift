@@ -6,7 +6,7 @@ import Yams
 ///
 /// Pack format (both kinds): a mapping with `version: 1` and `rules:`, a list of mappings with
 /// `id`, `pattern` and `description`; injection rules add `category`, `weight` and optional `view`
-/// (`text` | `compact`) and `keywords`; PII rules add `type`, optional `validator` and `group`.
+/// (`text` | `compact`), `keywords` and `anchored`; PII rules add `type`, optional `validator` and `group`.
 struct PackLoader {
     private(set) var errors: [PackError] = []
 
@@ -23,12 +23,20 @@ struct PackLoader {
             let summary = fields.string("description") ?? ""
             let pattern = fields.pattern(caseless: true)
             let keywords = fields.keywords()
+            var anchoredPattern: CompiledPattern?
+            if fields.bool("anchored") == true {
+                if keywords.isEmpty, let value = fields.value("anchored") {
+                    fields.fail(value, "`anchored: true` needs `keywords` (the words every match starts with)")
+                } else if let source = fields.value("pattern")?.string {
+                    anchoredPattern = try? CompiledPattern(source, caseless: true, anchored: true)
+                }
+            }
             errors += fields.errors
             guard let id, let pattern, let view else { continue }
             result.append(
                 InjectionRule(
                     id: id, category: category, weight: weight, view: view, summary: summary, pattern: pattern,
-                    keywords: keywords))
+                    keywords: keywords, anchoredPattern: anchoredPattern))
         }
         return result
     }

@@ -73,6 +73,8 @@ public final class ScreeningEngine: Sendable {
                             outcome = rule.pattern.search(buffer, from: 0, scratch: scratch)
                         } else if hits[index].isEmpty {
                             continue
+                        } else if let anchored = rule.anchoredPattern, hits[index].count <= KeywordIndex.maximumHits {
+                            outcome = Self.searchAnchored(anchored, buffer, at: hits[index], scratch: scratch)
                         } else {
                             outcome = Self.searchWindows(rule.pattern, buffer, around: hits[index], scratch: scratch)
                         }
@@ -157,6 +159,23 @@ public final class ScreeningEngine: Sendable {
         }
         result += text[cursor...]
         return result
+    }
+
+    /// Tries an anchored pattern at each keyword position, with the subject cut `windowAfter` bytes later.
+    private static func searchAnchored(
+        _ pattern: CompiledPattern, _ buffer: UnsafeBufferPointer<UInt8>, at hits: [Int], scratch: MatchScratch
+    ) -> SearchOutcome {
+        var sawLimit = false
+        for hit in hits {
+            let upper = characterStart(min(buffer.count, hit + KeywordIndex.windowAfter), in: buffer)
+            let window = UnsafeBufferPointer(rebasing: buffer[0..<upper])
+            switch pattern.search(window, from: hit, scratch: scratch) {
+            case .match(let start, let end): return .match(start: start, end: end)
+            case .limitExceeded: sawLimit = true
+            case .noMatch: break
+            }
+        }
+        return sawLimit ? .limitExceeded : .noMatch
     }
 
     /// Searches only the windows around keyword hits, merged where they overlap.

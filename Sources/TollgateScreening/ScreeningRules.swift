@@ -13,6 +13,9 @@ struct InjectionRule: Sendable {
     /// Word prefixes (text view) or substrings (compact view), one of which every match contains; the
     /// rule only searches near them. Empty means the rule searches the whole view.
     let keywords: [String]
+    /// Set when every match starts at a keyword: the rule is then tried only at keyword positions,
+    /// with this anchored compilation of `pattern`.
+    let anchoredPattern: CompiledPattern?
 }
 
 /// Checks run after a PII pattern matched, to throw away look-alikes (order numbers, bad checksums).
