@@ -61,7 +61,9 @@ struct InjectionNormalizer {
             }
             return out
         }
-        let normalized = text.precomposedStringWithCompatibilityMapping
+        // NFKC through Foundation is the slowest step; skip it when no scalar can change under it.
+        let needsNFKC = text.unicodeScalars.contains { Self.mayChangeUnderNFKC($0.value) }
+        let normalized = needsNFKC ? text.precomposedStringWithCompatibilityMapping : text
         for scalar in normalized.unicodeScalars {
             let value = scalar.value
             if UnicodeFolding.isInvisible(value) { continue }
@@ -80,6 +82,17 @@ struct InjectionNormalizer {
             }
         }
         return out
+    }
+
+    /// Conservative: false only for ASCII, Latin-1 letters and Cyrillic, which NFKC leaves alone
+    /// (combining marks, compatibility forms, and everything else go through NFKC).
+    static func mayChangeUnderNFKC(_ value: UInt32) -> Bool {
+        switch value {
+        case 0..<0xA0, 0xC0...0xFF, 0x100...0x131, 0x134...0x13E, 0x141...0x148, 0x14A...0x17E, 0x400...0x4FF:
+            return false
+        default:
+            return true
+        }
     }
 
     /// Folds digits and symbols to letters inside words that already contain letters (`pr3v10u$`), leaving

@@ -36,42 +36,51 @@ struct KeywordIndex: Sendable {
         }
     }
 
+    /// Trie symbol of each byte: letters case-folded, digits, one symbol for all non-ASCII bytes, -1 for
+    /// bytes that end a word.
+    private static let symbols: [Int8] = (0...255).map { value -> Int8 in
+        switch value {
+        case 0x61...0x7A: return Int8(value - 0x61)
+        case 0x41...0x5A: return Int8(value - 0x41)
+        case 0x30...0x39: return Int8(26 + value - 0x30)
+        case 0x80...0xFF: return 36
+        default: return -1
+        }
+    }
+
     @inline(__always)
     private static func symbol(_ byte: UInt8) -> Int? {
-        switch byte {
-        case 0x61...0x7A: return Int(byte - 0x61)
-        case 0x41...0x5A: return Int(byte - 0x41)
-        case 0x30...0x39: return 26 + Int(byte - 0x30)
-        case 0x80...0xFF: return 36
-        default: return nil
-        }
+        let symbol = symbols[Int(byte)]
+        return symbol < 0 ? nil : Int(symbol)
     }
 
     /// Positions where each rule's keywords occur: at word starts (`wordStartsOnly`, for the text view)
     /// or anywhere (for the letters-only compact view). Indexed by rule.
     func hits(in bytes: [UInt8], ruleCount: Int, wordStartsOnly: Bool) -> [[Int]] {
         var result = [[Int]](repeating: [], count: ruleCount)
-        bytes.withUnsafeBufferPointer { buffer in
-            let count = buffer.count
-            var previousIsWord = false
-            var position = 0
-            while position < count {
-                let isWord = Self.symbol(buffer[position]) != nil
-                defer {
-                    previousIsWord = isWord
-                    position += 1
-                }
-                guard isWord, !(wordStartsOnly && previousIsWord) else { continue }
-                var node = 0
-                var cursor = position
-                while cursor < count, let symbol = Self.symbol(buffer[cursor]) {
-                    let next = children[node * Self.alphabet + symbol]
-                    if next < 0 { break }
-                    node = Int(next)
-                    for rule in terminals[node] where result[Int(rule)].count <= Self.maximumHits {
-                        if result[Int(rule)].last != position { result[Int(rule)].append(position) }
+        Self.symbols.withUnsafeBufferPointer { symbols in
+            children.withUnsafeBufferPointer { children in
+                bytes.withUnsafeBufferPointer { buffer in
+                    let count = buffer.count
+                    var previousIsWord = false
+                    for position in 0..<count {
+                        let first = Int(symbols[Int(buffer[position])])
+                        let isWord = first >= 0
+                        defer { previousIsWord = isWord }
+                        guard isWord, !(wordStartsOnly && previousIsWord) else { continue }
+                        var node = Int(children[first])
+                        var cursor = position + 1
+                        while node > 0 {
+                            for rule in terminals[node] where result[Int(rule)].count <= Self.maximumHits {
+                                if result[Int(rule)].last != position { result[Int(rule)].append(position) }
+                            }
+                            guard cursor < count else { break }
+                            let symbol = Int(symbols[Int(buffer[cursor])])
+                            guard symbol >= 0 else { break }
+                            node = Int(children[node * Self.alphabet + symbol])
+                            cursor += 1
+                        }
                     }
-                    cursor += 1
                 }
             }
         }

@@ -6,7 +6,7 @@ import Yams
 ///
 /// Pack format (both kinds): a mapping with `version: 1` and `rules:`, a list of mappings with
 /// `id`, `pattern` and `description`; injection rules add `category`, `weight` and optional `view`
-/// (`text` | `compact`), `keywords` and `anchored`; PII rules add `type`, optional `validator` and `group`.
+/// (`text` | `compact`), `keywords` and `anchored`; PII rules add `type`, optional `validator`, `group`, `caseless`, `min_digits` and `near`.
 struct PackLoader {
     private(set) var errors: [PackError] = []
 
@@ -54,6 +54,15 @@ struct PackLoader {
             let summary = fields.string("description") ?? ""
             let caseless = fields.bool("caseless") ?? false
             let pattern = fields.pattern(caseless: caseless)
+            let minimumDigits = Int(fields.number("min_digits") ?? 0)
+            var nearByte: UInt8?
+            if let near = fields.string("near") {
+                if near.utf8.count == 1, let byte = near.utf8.first, byte < 0x80 {
+                    nearByte = byte
+                } else if let value = fields.value("near") {
+                    fields.fail(value, "`near` must be one ASCII character")
+                }
+            }
             if case .some(.none) = type { fields.fail(node, "rule needs a `type` (\(PIIType.allCases.map(\.rawValue).joined(separator: ", ")))") }
             if let pattern, group > pattern.captureCount {
                 fields.fail(node, "group \(group) does not exist; the pattern has \(pattern.captureCount) groups")
@@ -63,7 +72,9 @@ struct PackLoader {
                 continue
             }
             result.append(
-                PIIRule(id: id, type: type, validator: validator, group: group, summary: summary, pattern: pattern))
+                PIIRule(
+                    id: id, type: type, validator: validator, group: group, summary: summary, pattern: pattern,
+                    minimumDigits: minimumDigits, nearByte: nearByte))
         }
         return result
     }

@@ -103,19 +103,35 @@ public final class ScreeningEngine: Sendable {
         guard !types.isEmpty, !text.isEmpty else { return [] }
         let view = PIIView(text)
         var candidates: [(rule: PIIRule, range: Range<Int>)] = []
+        let gate = PIIGate(view.bytes)
+        let whole = [0..<view.bytes.count]
         _ = scratchPool.withScratch { scratch in
             view.bytes.withUnsafeBufferPointer { buffer in
                 for rule in piiRules where types.contains(rule.type) {
-                    var position = 0
-                    while position <= buffer.count {
-                        guard case .match(let start, let end) = rule.pattern.search(buffer, from: position, scratch: scratch)
-                        else { break }
-                        if let span = rule.pattern.captureRange(rule.group, scratch: scratch), !span.isEmpty,
-                            PIIValidation.isValid(view.bytes[span], as: rule.validator)
-                        {
-                            candidates.append((rule, span))
+                    let windows: [Range<Int>]
+                    if rule.minimumDigits > 0 {
+                        windows = gate.windows(minimumDigits: rule.minimumDigits, count: buffer.count)
+                    } else if let byte = rule.nearByte {
+                        windows = PIIGate.windows(near: byte, in: view.bytes)
+                    } else {
+                        windows = whole
+                    }
+                    for window in windows {
+                        let lower = Self.characterStart(window.lowerBound, in: buffer)
+                        let upper = Self.characterStart(window.upperBound, in: buffer)
+                        let subject = UnsafeBufferPointer(rebasing: buffer[0..<upper])
+                        var position = lower
+                        while position <= upper {
+                            guard case .match(let start, let end) = rule.pattern.search(subject, from: position, scratch: scratch)
+                            else { break }
+                            if let span = rule.pattern.captureRange(rule.group, scratch: scratch), !span.isEmpty,
+                                PIIValidation.isValid(view.bytes[span], as: rule.validator),
+                                !candidates.contains(where: { $0.rule.id == rule.id && $0.range == span })
+                            {
+                                candidates.append((rule, span))
+                            }
+                            position = end > start ? end : Self.nextCharacter(after: start, in: subject)
                         }
-                        position = end > start ? end : Self.nextCharacter(after: start, in: buffer)
                     }
                 }
             }

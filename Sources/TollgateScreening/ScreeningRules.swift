@@ -31,4 +31,8 @@ struct PIIRule: Sendable {
     let group: Int
     let summary: String
     let pattern: CompiledPattern
+    /// When > 0, the rule only searches near runs of at least this many digits (see `PIIGate`).
+    let minimumDigits: Int
+    /// When set, the rule only searches near occurrences of this byte (`@` for email).
+    let nearByte: UInt8?
 }

@@ -82,7 +82,7 @@ private struct ScreenBenchmark {
             sink += engine.findPII(slice).count + engine.scanInjection(slice).ruleIDs.count
             if part == "rules" {
                 print("\(size / 1024) KB, slowest rules:")
-                for timing in engine.profileRules(slice, iterations: max(count / 10, 1)).prefix(25) {
+                for timing in engine.profileRules(slice, iterations: max(count / 10, 1)).prefix(80) {
                     print("  \(timing.ruleID): \(String(format: "%.1f", timing.microseconds)) µs")
                 }
                 continue
