@@ -62,7 +62,7 @@ struct InjectionNormalizer {
             return out
         }
         // NFKC through Foundation is the slowest step; skip it when no scalar can change under it.
-        let needsNFKC = text.unicodeScalars.contains { Self.mayChangeUnderNFKC($0.value) }
+        let needsNFKC = text.unicodeScalars.contains { !NFKCStableRanges.contains($0.value) }
         let normalized = needsNFKC ? text.precomposedStringWithCompatibilityMapping : text
         for scalar in normalized.unicodeScalars {
             let value = scalar.value
@@ -82,17 +82,6 @@ struct InjectionNormalizer {
             }
         }
         return out
-    }
-
-    /// Conservative: false only for ASCII, Latin-1 letters and Cyrillic, which NFKC leaves alone
-    /// (combining marks, compatibility forms, and everything else go through NFKC).
-    static func mayChangeUnderNFKC(_ value: UInt32) -> Bool {
-        switch value {
-        case 0..<0xA0, 0xC0...0xFF, 0x100...0x131, 0x134...0x13E, 0x141...0x148, 0x14A...0x17E, 0x400...0x4FF:
-            return false
-        default:
-            return true
-        }
     }
 
     /// Folds digits and symbols to letters inside words that already contain letters (`pr3v10u$`), leaving
@@ -135,6 +124,21 @@ struct InjectionNormalizer {
 
     /// Joins runs of three or more single letters separated by single spaces (`i g n o r e` -> `ignore`).
     static func joinSpacedLetters(_ text: [UInt8]) -> [UInt8]? {
+        // Cheap check first: a run needs three letters, each alone, separated by single spaces.
+        var candidate = false
+        var probe = 0
+        while probe + 4 < text.count {
+            if text[probe + 1] == 0x20, text[probe + 3] == 0x20, UnicodeFolding.isASCIILetter(text[probe]),
+                UnicodeFolding.isASCIILetter(text[probe + 2]), UnicodeFolding.isASCIILetter(text[probe + 4]),
+                probe == 0 || !UnicodeFolding.isASCIILetter(text[probe - 1]),
+                probe + 5 >= text.count || !UnicodeFolding.isASCIILetter(text[probe + 5])
+            {
+                candidate = true
+                break
+            }
+            probe += 1
+        }
+        guard candidate else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(text.count)
         var changed = false

@@ -9,11 +9,14 @@ struct KeywordIndex: Sendable {
     /// Beyond this many keyword hits for one windowed rule, search from the first hit to the end instead.
     static let maximumWindows = 24
     /// Beyond this many hits for one anchored rule, search the whole view instead.
-    static let maximumHits = 4096
+    static let maximumHits = 1 << 20
 
     private static let alphabet = 37
     private var children: [Int32]
     private var terminals: [[Int32]]
+    /// `terminals` flattened: the rules ending at node n are `terminalRules[terminalStart[n]..<terminalStart[n + 1]]`.
+    private var terminalStart: [Int32] = []
+    private var terminalRules: [Int32] = []
 
     init(keywordsByRule: [[String]]) {
         children = [Int32](repeating: -1, count: Self.alphabet)
@@ -34,6 +37,11 @@ struct KeywordIndex: Sendable {
                 if node != 0, !terminals[node].contains(Int32(rule)) { terminals[node].append(Int32(rule)) }
             }
         }
+        for rules in terminals {
+            terminalStart.append(Int32(terminalRules.count))
+            terminalRules.append(contentsOf: rules)
+        }
+        terminalStart.append(Int32(terminalRules.count))
     }
 
     /// Trie symbol of each byte: letters case-folded, digits, one symbol for all non-ASCII bytes, -1 for
@@ -60,6 +68,8 @@ struct KeywordIndex: Sendable {
         var result = [[Int]](repeating: [], count: ruleCount)
         Self.symbols.withUnsafeBufferPointer { symbols in
             children.withUnsafeBufferPointer { children in
+              terminalStart.withUnsafeBufferPointer { terminalStart in
+               terminalRules.withUnsafeBufferPointer { terminalRules in
                 bytes.withUnsafeBufferPointer { buffer in
                     let count = buffer.count
                     var previousIsWord = false
@@ -71,8 +81,14 @@ struct KeywordIndex: Sendable {
                         var node = Int(children[first])
                         var cursor = position + 1
                         while node > 0 {
-                            for rule in terminals[node] where result[Int(rule)].count <= Self.maximumHits {
-                                if result[Int(rule)].last != position { result[Int(rule)].append(position) }
+                            var slot = Int(terminalStart[node])
+                            let end = Int(terminalStart[node + 1])
+                            while slot < end {
+                                let rule = Int(terminalRules[slot])
+                                if result[rule].last != position, result[rule].count <= Self.maximumHits {
+                                    result[rule].append(position)
+                                }
+                                slot += 1
                             }
                             guard cursor < count else { break }
                             let symbol = Int(symbols[Int(buffer[cursor])])
@@ -82,6 +98,8 @@ struct KeywordIndex: Sendable {
                         }
                     }
                 }
+               }
+              }
             }
         }
         return result

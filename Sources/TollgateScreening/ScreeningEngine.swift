@@ -9,7 +9,9 @@ public final class ScreeningEngine: Sendable {
     public let injectionThreshold: Double
     private let normalizer = InjectionNormalizer()
     let scratchPool: ScratchPool
-    private let keywordIndex: KeywordIndex
+    /// Separate tries for the two views, so the letters-only view is not walked for text-rule keywords.
+    private let textKeywords: KeywordIndex
+    private let compactKeywords: KeywordIndex
 
     init(injectionRules: [InjectionRule], piiRules: [PIIRule], injectionThreshold: Double) {
         self.injectionRules = injectionRules
@@ -17,7 +19,8 @@ public final class ScreeningEngine: Sendable {
         self.injectionThreshold = injectionThreshold
         let groups = (injectionRules.map(\.pattern.captureCount) + piiRules.map(\.pattern.captureCount)).max() ?? 0
         scratchPool = ScratchPool(ovectorPairs: groups + 1)
-        keywordIndex = KeywordIndex(keywordsByRule: injectionRules.map(\.keywords))
+        textKeywords = KeywordIndex(keywordsByRule: injectionRules.map { $0.view == .text ? $0.keywords : [] })
+        compactKeywords = KeywordIndex(keywordsByRule: injectionRules.map { $0.view == .compact ? $0.keywords : [] })
     }
 
     /// Loads and compiles the packs. Throws `PackErrors` listing every problem as `file:line: message`.
@@ -64,7 +67,8 @@ public final class ScreeningEngine: Sendable {
         let completed = scratchPool.withScratch { scratch in
             for view in views {
                 let kind: InjectionRule.View = view.kind == .text ? .text : .compact
-                let hits = keywordIndex.hits(
+                let index = kind == .text ? textKeywords : compactKeywords
+                let hits = index.hits(
                     in: view.bytes, ruleCount: injectionRules.count, wordStartsOnly: kind == .text)
                 view.bytes.withUnsafeBufferPointer { buffer in
                     for (index, rule) in injectionRules.enumerated() where !matched[index] && rule.view == kind {
