@@ -49,7 +49,7 @@ struct InjectionNormalizer {
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
         var lastWasSpace = true
-        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+        if ASCII.isASCII(text) {
             for byte in text.utf8 {
                 if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
                     if !lastWasSpace { out.append(0x20) }

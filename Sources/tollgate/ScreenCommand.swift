@@ -32,10 +32,14 @@ struct ScreenCommand: ParsableCommand {
     @Option(help: "What --bench times: all, injection, pii, or rules (per-rule profile).")
     var benchPart: String = "all"
 
+    @Option(help: "Slice sizes in KB for --bench, comma-separated.")
+    var benchSizes: String = "1,100,1024"
+
     func run() throws {
         let engine = try loadEngine()
         if let bench {
-            try ScreenBenchmark(engine: engine, iterations: max(iterations, 1), part: benchPart).run(file: bench)
+            let sizes = benchSizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.map { $0 * 1024 }
+            try ScreenBenchmark(engine: engine, iterations: max(iterations, 1), part: benchPart, sizes: sizes).run(file: bench)
             return
         }
         var output = Data()
@@ -70,10 +74,11 @@ private struct ScreenBenchmark {
     let engine: ScreeningEngine
     let iterations: Int
     let part: String
+    let sizes: [Int]
 
     func run(file: String) throws {
         let text = try String(contentsOfFile: file, encoding: .utf8)
-        for size in [1024, 100 * 1024, 1024 * 1024] {
+        for size in sizes where size > 0 {
             let slice = Self.slice(text, bytes: size)
             let count = size >= 1024 * 1024 ? max(iterations / 1000, 3) : size > 1024 ? max(iterations / 50, 10) : iterations
             var sink = 0
