@@ -129,9 +129,9 @@ public final class ScreeningEngine: Sendable {
                             guard case .match(let start, let end) = rule.pattern.search(subject, from: position, scratch: scratch)
                             else { break }
                             if let span = rule.pattern.captureRange(rule.group, scratch: scratch), !span.isEmpty,
-                                PIIValidation.isValid(view.bytes[span], as: rule.validator),
-                                !candidates.contains(where: { $0.rule.id == rule.id && $0.range == span })
+                                PIIValidation.isValid(view.bytes[span], as: rule.validator)
                             {
+                                // Windows are disjoint, so one rule never reports the same span twice.
                                 candidates.append((rule, span))
                             }
                             position = end > start ? end : Self.nextCharacter(after: start, in: subject)
@@ -147,11 +147,19 @@ public final class ScreeningEngine: Sendable {
             }
             return lhs.range.count > rhs.range.count
         }
+        // `kept` stays sorted by position, so each overlap check is a binary search, not a scan.
         var kept: [(rule: PIIRule, range: Range<Int>)] = []
-        for candidate in candidates where !kept.contains(where: { $0.range.overlaps(candidate.range) }) {
-            kept.append(candidate)
+        for candidate in candidates {
+            var low = 0
+            var high = kept.count
+            while low < high {
+                let middle = (low + high) / 2
+                if kept[middle].range.lowerBound < candidate.range.lowerBound { low = middle + 1 } else { high = middle }
+            }
+            let overlapsBefore = low > 0 && kept[low - 1].range.overlaps(candidate.range)
+            let overlapsAfter = low < kept.count && kept[low].range.overlaps(candidate.range)
+            if !overlapsBefore && !overlapsAfter { kept.insert(candidate, at: low) }
         }
-        kept.sort { $0.range.lowerBound < $1.range.lowerBound }
         let utf8 = text.utf8
         return kept.map { candidate in
             let scalars = view.scalarRange(of: candidate.range)
