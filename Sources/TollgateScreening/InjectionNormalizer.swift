@@ -34,6 +34,7 @@ struct InjectionNormalizer {
         if let deleeted { result.append(InjectionView(kind: .text, bytes: deleeted)) }
         let base = deleeted ?? folded
         if let joined = Self.joinSpacedLetters(base) { result.append(InjectionView(kind: .text, bytes: joined)) }
+        if let rejoined = Self.joinSplitWords(base) { result.append(InjectionView(kind: .text, bytes: rejoined)) }
         result.append(InjectionView(kind: .compact, bytes: Self.compact(base)))
 
         guard depth < maxDecodeDepth, budget > 0 else { return }
@@ -173,6 +174,27 @@ struct InjectionNormalizer {
             index += 1
         }
         return changed ? out : nil
+    }
+
+    /// Removes a single `-`, `_` or `.` between two letters (`ign-ore prev.ious` -> `ignore previous`).
+    /// Returns nil when nothing changed.
+    static func joinSplitWords(_ text: [UInt8]) -> [UInt8]? {
+        let count = text.count
+        guard count >= 3 else { return nil }
+        var out: [UInt8]?
+        var index = 0
+        while index < count {
+            let byte = text[index]
+            if byte == 0x2D || byte == 0x5F || byte == 0x2E, index > 0, index + 1 < count,
+                UnicodeFolding.isASCIILetter(text[index - 1]), UnicodeFolding.isASCIILetter(text[index + 1])
+            {
+                if out == nil { out = Array(text[0..<index]) }
+            } else {
+                out?.append(byte)
+            }
+            index += 1
+        }
+        return out
     }
 
     /// Letters only, ASCII lowercased; non-ASCII bytes are kept so accented words still match.
