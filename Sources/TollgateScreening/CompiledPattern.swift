@@ -54,7 +54,11 @@ final class CompiledPattern: @unchecked Sendable {
     func search(_ subject: UnsafeBufferPointer<UInt8>, from start: Int, scratch: MatchScratch) -> SearchOutcome {
         guard start <= subject.count else { return .noMatch }
         let rc: Int32
-        if let base = subject.baseAddress {
+        if let base = subject.baseAddress, isJIT {
+            // The JIT fast path skips pcre2_match's argument checks; subjects are always valid UTF-8 here.
+            rc = pcre2_jit_match_8(
+                code, base, subject.count, start, PCRE2_NO_UTF_CHECK, scratch.matchData, scratch.matchContext)
+        } else if let base = subject.baseAddress {
             rc = pcre2_match_8(
                 code, base, subject.count, start, PCRE2_NO_UTF_CHECK, scratch.matchData, scratch.matchContext)
         } else {

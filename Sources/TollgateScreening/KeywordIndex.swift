@@ -63,44 +63,81 @@ struct KeywordIndex: Sendable {
     }
 
     /// Positions where each rule's keywords occur: at word starts (`wordStartsOnly`, for the text view)
-    /// or anywhere (for the letters-only compact view). Indexed by rule.
-    func hits(in bytes: [UInt8], ruleCount: Int, wordStartsOnly: Bool) -> [[Int]] {
-        var result = [[Int]](repeating: [], count: ruleCount)
+    /// or anywhere (for the letters-only compact view).
+    func hits(in bytes: [UInt8], ruleCount: Int, wordStartsOnly: Bool) -> KeywordHits {
+        var hits = KeywordHits(ruleCount: ruleCount)
         Self.symbols.withUnsafeBufferPointer { symbols in
             children.withUnsafeBufferPointer { children in
-              terminalStart.withUnsafeBufferPointer { terminalStart in
-               terminalRules.withUnsafeBufferPointer { terminalRules in
-                bytes.withUnsafeBufferPointer { buffer in
-                    let count = buffer.count
-                    var previousIsWord = false
-                    for position in 0..<count {
-                        let first = Int(symbols[Int(buffer[position])])
-                        let isWord = first >= 0
-                        defer { previousIsWord = isWord }
-                        guard isWord, !(wordStartsOnly && previousIsWord) else { continue }
-                        var node = Int(children[first])
-                        var cursor = position + 1
-                        while node > 0 {
-                            var slot = Int(terminalStart[node])
-                            let end = Int(terminalStart[node + 1])
-                            while slot < end {
-                                let rule = Int(terminalRules[slot])
-                                if result[rule].last != position, result[rule].count <= Self.maximumHits {
-                                    result[rule].append(position)
+                terminalStart.withUnsafeBufferPointer { terminalStart in
+                    terminalRules.withUnsafeBufferPointer { terminalRules in
+                        bytes.withUnsafeBufferPointer { buffer in
+                            let count = buffer.count
+                            var previousIsWord = false
+                            for position in 0..<count {
+                                let first = Int(symbols[Int(buffer[position])])
+                                let isWord = first >= 0
+                                defer { previousIsWord = isWord }
+                                guard isWord, !(wordStartsOnly && previousIsWord) else { continue }
+                                var node = Int(children[first])
+                                var cursor = position + 1
+                                while node > 0 {
+                                    var slot = Int(terminalStart[node])
+                                    let end = Int(terminalStart[node + 1])
+                                    while slot < end {
+                                        hits.add(rule: Int(terminalRules[slot]), position: position)
+                                        slot += 1
+                                    }
+                                    guard cursor < count else { break }
+                                    let symbol = Int(symbols[Int(buffer[cursor])])
+                                    guard symbol >= 0 else { break }
+                                    node = Int(children[node * Self.alphabet + symbol])
+                                    cursor += 1
                                 }
-                                slot += 1
                             }
-                            guard cursor < count else { break }
-                            let symbol = Int(symbols[Int(buffer[cursor])])
-                            guard symbol >= 0 else { break }
-                            node = Int(children[node * Self.alphabet + symbol])
-                            cursor += 1
                         }
                     }
                 }
-               }
-              }
             }
+        }
+        return hits
+    }
+}
+
+/// Keyword positions per rule, stored as linked lists in two flat arrays (no array per rule).
+struct KeywordHits {
+    private var head: [Int32]
+    private var last: [Int32]
+    private(set) var counts: [Int32]
+    private var positions: [Int32] = []
+    private var next: [Int32] = []
+
+    init(ruleCount: Int) {
+        head = [Int32](repeating: -1, count: ruleCount)
+        last = [Int32](repeating: -1, count: ruleCount)
+        counts = [Int32](repeating: 0, count: ruleCount)
+    }
+
+    @inline(__always)
+    mutating func add(rule: Int, position: Int) {
+        // Several keywords of one rule can end at the same word start ("ignor", "ignore").
+        if last[rule] >= 0, positions[Int(last[rule])] == Int32(position) { return }
+        guard counts[rule] < Int32(KeywordIndex.maximumHits) else { return }
+        positions.append(Int32(position))
+        next.append(-1)
+        let entry = Int32(positions.count - 1)
+        if last[rule] >= 0 { next[Int(last[rule])] = entry } else { head[rule] = entry }
+        last[rule] = entry
+        counts[rule] += 1
+    }
+
+    /// The positions for `rule`, ascending.
+    func positions(of rule: Int) -> [Int] {
+        var result: [Int] = []
+        result.reserveCapacity(Int(counts[rule]))
+        var entry = head[rule]
+        while entry >= 0 {
+            result.append(Int(positions[Int(entry)]))
+            entry = next[Int(entry)]
         }
         return result
     }

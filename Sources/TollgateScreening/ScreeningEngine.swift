@@ -75,12 +75,13 @@ public final class ScreeningEngine: Sendable {
                         let outcome: SearchOutcome
                         if rule.keywords.isEmpty {
                             outcome = rule.pattern.search(buffer, from: 0, scratch: scratch)
-                        } else if hits[index].isEmpty {
+                        } else if hits.counts[index] == 0 {
                             continue
-                        } else if let anchored = rule.anchoredPattern, hits[index].count <= KeywordIndex.maximumHits {
-                            outcome = Self.searchAnchored(anchored, buffer, at: hits[index], scratch: scratch)
+                        } else if let anchored = rule.anchoredPattern, hits.counts[index] < KeywordIndex.maximumHits {
+                            outcome = Self.searchAnchored(anchored, buffer, at: hits.positions(of: index), scratch: scratch)
                         } else {
-                            outcome = Self.searchWindows(rule.pattern, buffer, around: hits[index], scratch: scratch)
+                            outcome = Self.searchWindows(
+                                rule.pattern, buffer, around: hits.positions(of: index), scratch: scratch)
                         }
                         if case .match = outcome { matched[index] = true }
                         if outcome == .limitExceeded { hitLimit = true }
