@@ -26,9 +26,12 @@ final class CompiledPattern: @unchecked Sendable {
     let isJIT: Bool
     let captureCount: Int
 
-    init(_ pattern: String, caseless: Bool = true) throws(PatternError) {
+    /// `anchored` compiles a variant that only matches at the start offset (JIT supports anchoring only
+    /// at compile time).
+    init(_ pattern: String, caseless: Bool = true, anchored: Bool = false) throws(PatternError) {
         var options = PCRE2_UTF | PCRE2_UCP
         if caseless { options |= PCRE2_CASELESS }
+        if anchored { options |= PCRE2_ANCHORED }
         var errorCode: Int32 = 0
         var errorOffset: Int = 0
         let bytes = Array(pattern.utf8)
@@ -51,7 +54,11 @@ final class CompiledPattern: @unchecked Sendable {
     func search(_ subject: UnsafeBufferPointer<UInt8>, from start: Int, scratch: MatchScratch) -> SearchOutcome {
         guard start <= subject.count else { return .noMatch }
         let rc: Int32
-        if let base = subject.baseAddress {
+        if let base = subject.baseAddress, isJIT {
+            // The JIT fast path skips pcre2_match's argument checks; subjects are always valid UTF-8 here.
+            rc = pcre2_jit_match_8(
+                code, base, subject.count, start, PCRE2_NO_UTF_CHECK, scratch.matchData, scratch.matchContext)
+        } else if let base = subject.baseAddress {
             rc = pcre2_match_8(
                 code, base, subject.count, start, PCRE2_NO_UTF_CHECK, scratch.matchData, scratch.matchContext)
         } else {

@@ -34,6 +34,7 @@ struct InjectionNormalizer {
         if let deleeted { result.append(InjectionView(kind: .text, bytes: deleeted)) }
         let base = deleeted ?? folded
         if let joined = Self.joinSpacedLetters(base) { result.append(InjectionView(kind: .text, bytes: joined)) }
+        if let rejoined = Self.joinSplitWords(base) { result.append(InjectionView(kind: .text, bytes: rejoined)) }
         result.append(InjectionView(kind: .compact, bytes: Self.compact(base)))
 
         guard depth < maxDecodeDepth, budget > 0 else { return }
@@ -49,7 +50,7 @@ struct InjectionNormalizer {
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
         var lastWasSpace = true
-        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+        if ASCII.isASCII(text) {
             for byte in text.utf8 {
                 if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
                     if !lastWasSpace { out.append(0x20) }
@@ -61,7 +62,9 @@ struct InjectionNormalizer {
             }
             return out
         }
-        let normalized = text.precomposedStringWithCompatibilityMapping
+        // NFKC through Foundation is the slowest step; skip it when no scalar can change under it.
+        let needsNFKC = text.unicodeScalars.contains { !NFKCStableRanges.contains($0.value) }
+        let normalized = needsNFKC ? text.precomposedStringWithCompatibilityMapping : text
         for scalar in normalized.unicodeScalars {
             let value = scalar.value
             if UnicodeFolding.isInvisible(value) { continue }
@@ -122,6 +125,21 @@ struct InjectionNormalizer {
 
     /// Joins runs of three or more single letters separated by single spaces (`i g n o r e` -> `ignore`).
     static func joinSpacedLetters(_ text: [UInt8]) -> [UInt8]? {
+        // Cheap check first: a run needs three letters, each alone, separated by single spaces.
+        var candidate = false
+        var probe = 0
+        while probe + 4 < text.count {
+            if text[probe + 1] == 0x20, text[probe + 3] == 0x20, UnicodeFolding.isASCIILetter(text[probe]),
+                UnicodeFolding.isASCIILetter(text[probe + 2]), UnicodeFolding.isASCIILetter(text[probe + 4]),
+                probe == 0 || !UnicodeFolding.isASCIILetter(text[probe - 1]),
+                probe + 5 >= text.count || !UnicodeFolding.isASCIILetter(text[probe + 5])
+            {
+                candidate = true
+                break
+            }
+            probe += 1
+        }
+        guard candidate else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(text.count)
         var changed = false
@@ -156,6 +174,27 @@ struct InjectionNormalizer {
             index += 1
         }
         return changed ? out : nil
+    }
+
+    /// Removes a single `-`, `_` or `.` between two letters (`ign-ore prev.ious` -> `ignore previous`).
+    /// Returns nil when nothing changed.
+    static func joinSplitWords(_ text: [UInt8]) -> [UInt8]? {
+        let count = text.count
+        guard count >= 3 else { return nil }
+        var out: [UInt8]?
+        var index = 0
+        while index < count {
+            let byte = text[index]
+            if byte == 0x2D || byte == 0x5F || byte == 0x2E, index > 0, index + 1 < count,
+                UnicodeFolding.isASCIILetter(text[index - 1]), UnicodeFolding.isASCIILetter(text[index + 1])
+            {
+                if out == nil { out = Array(text[0..<index]) }
+            } else {
+                out?.append(byte)
+            }
+            index += 1
+        }
+        return out
     }
 
     /// Letters only, ASCII lowercased; non-ASCII bytes are kept so accented words still match.

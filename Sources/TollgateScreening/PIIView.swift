@@ -14,7 +14,7 @@ struct PIIView {
 
     init(_ text: String) {
         let utf8 = text.utf8
-        if utf8.allSatisfy({ $0 < 0x80 }) {
+        if ASCII.isASCII(text) {
             bytes = Array(utf8)
             scalarIndexOfByte = nil
             utf8OffsetOfScalar = nil

@@ -6,7 +6,7 @@ import Yams
 ///
 /// Pack format (both kinds): a mapping with `version: 1` and `rules:`, a list of mappings with
 /// `id`, `pattern` and `description`; injection rules add `category`, `weight` and optional `view`
-/// (`text` | `compact`); PII rules add `type`, optional `validator` and `group`.
+/// (`text` | `compact`), `keywords` and `anchored`; PII rules add `type`, optional `validator`, `group`, `caseless`, `min_digits` and `near`.
 struct PackLoader {
     private(set) var errors: [PackError] = []
 
@@ -22,11 +22,21 @@ struct PackLoader {
             let view = fields.enumValue("view", default: InjectionRule.View.text)
             let summary = fields.string("description") ?? ""
             let pattern = fields.pattern(caseless: true)
+            let keywords = fields.keywords()
+            var anchoredPattern: CompiledPattern?
+            if fields.bool("anchored") == true {
+                if keywords.isEmpty, let value = fields.value("anchored") {
+                    fields.fail(value, "`anchored: true` needs `keywords` (the words every match starts with)")
+                } else if let source = fields.value("pattern")?.string {
+                    anchoredPattern = try? CompiledPattern(source, caseless: true, anchored: true)
+                }
+            }
             errors += fields.errors
             guard let id, let pattern, let view else { continue }
             result.append(
                 InjectionRule(
-                    id: id, category: category, weight: weight, view: view, summary: summary, pattern: pattern))
+                    id: id, category: category, weight: weight, view: view, summary: summary, pattern: pattern,
+                    keywords: keywords, anchoredPattern: anchoredPattern))
         }
         return result
     }
@@ -44,6 +54,15 @@ struct PackLoader {
             let summary = fields.string("description") ?? ""
             let caseless = fields.bool("caseless") ?? false
             let pattern = fields.pattern(caseless: caseless)
+            let minimumDigits = Int(fields.number("min_digits") ?? 0)
+            var nearByte: UInt8?
+            if let near = fields.string("near") {
+                if near.utf8.count == 1, let byte = near.utf8.first, byte < 0x80 {
+                    nearByte = byte
+                } else if let value = fields.value("near") {
+                    fields.fail(value, "`near` must be one ASCII character")
+                }
+            }
             if case .some(.none) = type { fields.fail(node, "rule needs a `type` (\(PIIType.allCases.map(\.rawValue).joined(separator: ", ")))") }
             if let pattern, group > pattern.captureCount {
                 fields.fail(node, "group \(group) does not exist; the pattern has \(pattern.captureCount) groups")
@@ -53,7 +72,9 @@ struct PackLoader {
                 continue
             }
             result.append(
-                PIIRule(id: id, type: type, validator: validator, group: group, summary: summary, pattern: pattern))
+                PIIRule(
+                    id: id, type: type, validator: validator, group: group, summary: summary, pattern: pattern,
+                    minimumDigits: minimumDigits, nearByte: nearByte))
         }
         return result
     }
@@ -160,6 +181,24 @@ private struct Fields {
     mutating func enumValue<T: RawRepresentable>(_ key: String, default fallback: T) -> T? where T.RawValue == String {
         let parsed: T?? = enumValue(key, default: .some(fallback))
         return parsed ?? nil
+    }
+
+    /// Keywords are lower-case word prefixes made of ASCII letters, digits or any non-ASCII characters.
+    mutating func keywords() -> [String] {
+        guard let value = value("keywords") else { return [] }
+        guard let sequence = value.sequence else {
+            fail(value, "`keywords` must be a list of words")
+            return []
+        }
+        var words: [String] = []
+        for item in sequence {
+            let word = item.string ?? ""
+            let valid = !word.isEmpty && word.utf8.allSatisfy { byte in
+                byte >= 0x80 || (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
+            }
+            if valid { words.append(word) } else { fail(item, "keyword '\(word)' must be lower-case letters or digits") }
+        }
+        return words
     }
 
     mutating func identifier(seen: inout Set<String>) -> String? {

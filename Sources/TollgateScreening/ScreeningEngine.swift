@@ -8,14 +8,19 @@ public final class ScreeningEngine: Sendable {
     /// Score at or above which a message counts as an injection.
     public let injectionThreshold: Double
     private let normalizer = InjectionNormalizer()
-    private let scratch: ScratchPool
+    let scratchPool: ScratchPool
+    /// Separate tries for the two views, so the letters-only view is not walked for text-rule keywords.
+    private let textKeywords: KeywordIndex
+    private let compactKeywords: KeywordIndex
 
     init(injectionRules: [InjectionRule], piiRules: [PIIRule], injectionThreshold: Double) {
         self.injectionRules = injectionRules
         self.piiRules = piiRules
         self.injectionThreshold = injectionThreshold
         let groups = (injectionRules.map(\.pattern.captureCount) + piiRules.map(\.pattern.captureCount)).max() ?? 0
-        scratch = ScratchPool(ovectorPairs: groups + 1)
+        scratchPool = ScratchPool(ovectorPairs: groups + 1)
+        textKeywords = KeywordIndex(keywordsByRule: injectionRules.map { $0.view == .text ? $0.keywords : [] })
+        compactKeywords = KeywordIndex(keywordsByRule: injectionRules.map { $0.view == .compact ? $0.keywords : [] })
     }
 
     /// Loads and compiles the packs. Throws `PackErrors` listing every problem as `file:line: message`.
@@ -59,18 +64,28 @@ public final class ScreeningEngine: Sendable {
         let views = normalizer.views(of: text)
         var matched = [Bool](repeating: false, count: injectionRules.count)
         var hitLimit = false
-        let completed = scratch.withScratch { scratch in
-            for (index, rule) in injectionRules.enumerated() {
-                let kind: InjectionView.Kind = rule.view == .text ? .text : .compact
-                for view in views where view.kind == kind {
-                    let outcome = view.bytes.withUnsafeBufferPointer {
-                        rule.pattern.search($0, from: 0, scratch: scratch)
+        let completed = scratchPool.withScratch { scratch in
+            for view in views {
+                let kind: InjectionRule.View = view.kind == .text ? .text : .compact
+                let index = kind == .text ? textKeywords : compactKeywords
+                let hits = index.hits(
+                    in: view.bytes, ruleCount: injectionRules.count, wordStartsOnly: kind == .text)
+                view.bytes.withUnsafeBufferPointer { buffer in
+                    for (index, rule) in injectionRules.enumerated() where !matched[index] && rule.view == kind {
+                        let outcome: SearchOutcome
+                        if rule.keywords.isEmpty {
+                            outcome = rule.pattern.search(buffer, from: 0, scratch: scratch)
+                        } else if hits.counts[index] == 0 {
+                            continue
+                        } else if let anchored = rule.anchoredPattern, hits.counts[index] < KeywordIndex.maximumHits {
+                            outcome = Self.searchAnchored(anchored, buffer, at: hits.positions(of: index), scratch: scratch)
+                        } else {
+                            outcome = Self.searchWindows(
+                                rule.pattern, buffer, around: hits.positions(of: index), scratch: scratch)
+                        }
+                        if case .match = outcome { matched[index] = true }
+                        if outcome == .limitExceeded { hitLimit = true }
                     }
-                    if case .match = outcome {
-                        matched[index] = true
-                        break
-                    }
-                    if outcome == .limitExceeded { hitLimit = true }
                 }
             }
             return true
@@ -93,19 +108,35 @@ public final class ScreeningEngine: Sendable {
         guard !types.isEmpty, !text.isEmpty else { return [] }
         let view = PIIView(text)
         var candidates: [(rule: PIIRule, range: Range<Int>)] = []
-        _ = scratch.withScratch { scratch in
+        let gate = PIIGate(view.bytes)
+        let whole = [0..<view.bytes.count]
+        _ = scratchPool.withScratch { scratch in
             view.bytes.withUnsafeBufferPointer { buffer in
                 for rule in piiRules where types.contains(rule.type) {
-                    var position = 0
-                    while position <= buffer.count {
-                        guard case .match(let start, let end) = rule.pattern.search(buffer, from: position, scratch: scratch)
-                        else { break }
-                        if let span = rule.pattern.captureRange(rule.group, scratch: scratch), !span.isEmpty,
-                            PIIValidation.isValid(view.bytes[span], as: rule.validator)
-                        {
-                            candidates.append((rule, span))
+                    let windows: [Range<Int>]
+                    if rule.minimumDigits > 0 {
+                        windows = gate.windows(minimumDigits: rule.minimumDigits, count: buffer.count)
+                    } else if let byte = rule.nearByte {
+                        windows = PIIGate.windows(near: byte, in: view.bytes)
+                    } else {
+                        windows = whole
+                    }
+                    for window in windows {
+                        let lower = Self.characterStart(window.lowerBound, in: buffer)
+                        let upper = Self.characterStart(window.upperBound, in: buffer)
+                        let subject = UnsafeBufferPointer(rebasing: buffer[0..<upper])
+                        var position = lower
+                        while position <= upper {
+                            guard case .match(let start, let end) = rule.pattern.search(subject, from: position, scratch: scratch)
+                            else { break }
+                            if let span = rule.pattern.captureRange(rule.group, scratch: scratch), !span.isEmpty,
+                                PIIValidation.isValid(view.bytes[span], as: rule.validator)
+                            {
+                                // Windows are disjoint, so one rule never reports the same span twice.
+                                candidates.append((rule, span))
+                            }
+                            position = end > start ? end : Self.nextCharacter(after: start, in: subject)
                         }
-                        position = end > start ? end : Self.nextCharacter(after: start, in: buffer)
                     }
                 }
             }
@@ -117,11 +148,19 @@ public final class ScreeningEngine: Sendable {
             }
             return lhs.range.count > rhs.range.count
         }
+        // `kept` stays sorted by position, so each overlap check is a binary search, not a scan.
         var kept: [(rule: PIIRule, range: Range<Int>)] = []
-        for candidate in candidates where !kept.contains(where: { $0.range.overlaps(candidate.range) }) {
-            kept.append(candidate)
+        for candidate in candidates {
+            var low = 0
+            var high = kept.count
+            while low < high {
+                let middle = (low + high) / 2
+                if kept[middle].range.lowerBound < candidate.range.lowerBound { low = middle + 1 } else { high = middle }
+            }
+            let overlapsBefore = low > 0 && kept[low - 1].range.overlaps(candidate.range)
+            let overlapsAfter = low < kept.count && kept[low].range.overlaps(candidate.range)
+            if !overlapsBefore && !overlapsAfter { kept.insert(candidate, at: low) }
         }
-        kept.sort { $0.range.lowerBound < $1.range.lowerBound }
         let utf8 = text.utf8
         return kept.map { candidate in
             let scalars = view.scalarRange(of: candidate.range)
@@ -149,6 +188,59 @@ public final class ScreeningEngine: Sendable {
         }
         result += text[cursor...]
         return result
+    }
+
+    /// Tries an anchored pattern at each keyword position, with the subject cut `windowAfter` bytes later.
+    private static func searchAnchored(
+        _ pattern: CompiledPattern, _ buffer: UnsafeBufferPointer<UInt8>, at hits: [Int], scratch: MatchScratch
+    ) -> SearchOutcome {
+        var sawLimit = false
+        for hit in hits {
+            let upper = characterStart(min(buffer.count, hit + KeywordIndex.windowAfter), in: buffer)
+            let window = UnsafeBufferPointer(rebasing: buffer[0..<upper])
+            switch pattern.search(window, from: hit, scratch: scratch) {
+            case .match(let start, let end): return .match(start: start, end: end)
+            case .limitExceeded: sawLimit = true
+            case .noMatch: break
+            }
+        }
+        return sawLimit ? .limitExceeded : .noMatch
+    }
+
+    /// Searches only the windows around keyword hits, merged where they overlap.
+    private static func searchWindows(
+        _ pattern: CompiledPattern, _ buffer: UnsafeBufferPointer<UInt8>, around hits: [Int], scratch: MatchScratch
+    ) -> SearchOutcome {
+        if hits.count > KeywordIndex.maximumWindows {
+            let start = characterStart(max(0, hits[0] - KeywordIndex.windowBefore), in: buffer)
+            return pattern.search(buffer, from: start, scratch: scratch)
+        }
+        var sawLimit = false
+        var index = 0
+        while index < hits.count {
+            let lower = characterStart(max(0, hits[index] - KeywordIndex.windowBefore), in: buffer)
+            var upper = min(buffer.count, hits[index] + KeywordIndex.windowAfter)
+            index += 1
+            while index < hits.count, hits[index] - KeywordIndex.windowBefore <= upper {
+                upper = min(buffer.count, hits[index] + KeywordIndex.windowAfter)
+                index += 1
+            }
+            upper = characterStart(upper, in: buffer)
+            let window = UnsafeBufferPointer(rebasing: buffer[0..<upper])
+            switch pattern.search(window, from: lower, scratch: scratch) {
+            case .match(let start, let end): return .match(start: start, end: end)
+            case .limitExceeded: sawLimit = true
+            case .noMatch: break
+            }
+        }
+        return sawLimit ? .limitExceeded : .noMatch
+    }
+
+    /// Moves `offset` back to the first byte of a UTF-8 character.
+    private static func characterStart(_ offset: Int, in buffer: UnsafeBufferPointer<UInt8>) -> Int {
+        var position = offset
+        while position > 0, position < buffer.count, buffer[position] & 0xC0 == 0x80 { position -= 1 }
+        return position
     }
 
     private static func nextCharacter(after start: Int, in buffer: UnsafeBufferPointer<UInt8>) -> Int {

@@ -1,6 +1,7 @@
 /// One weighted prompt-injection pattern from a pack. Weights of distinct rules that match a message
 /// are summed and compared with the policy threshold, so weak signals only block together.
-struct InjectionRule: Sendable {
+/// A class, so the hot loops pass one reference instead of copying strings and arrays per rule.
+final class InjectionRule: Sendable {
     /// Which rewriting of the message the pattern is written for (see `InjectionNormalizer`).
     enum View: String, Sendable { case text, compact }
 
@@ -10,6 +11,26 @@ struct InjectionRule: Sendable {
     let view: View
     let summary: String
     let pattern: CompiledPattern
+    /// Word prefixes (text view) or substrings (compact view), one of which every match contains; the
+    /// rule only searches near them. Empty means the rule searches the whole view.
+    let keywords: [String]
+    /// Set when every match starts at a keyword: the rule is then tried only at keyword positions,
+    /// with this anchored compilation of `pattern`.
+    let anchoredPattern: CompiledPattern?
+
+    init(
+        id: String, category: String, weight: Double, view: View, summary: String, pattern: CompiledPattern,
+        keywords: [String], anchoredPattern: CompiledPattern?
+    ) {
+        self.id = id
+        self.category = category
+        self.weight = weight
+        self.view = view
+        self.summary = summary
+        self.pattern = pattern
+        self.keywords = keywords
+        self.anchoredPattern = anchoredPattern
+    }
 }
 
 /// Checks run after a PII pattern matched, to throw away look-alikes (order numbers, bad checksums).
@@ -18,11 +39,29 @@ enum PIIValidator: String, Sendable {
 }
 
 /// One PII pattern from a pack: where the entity is (`group`, 0 for the whole match) and how to validate it.
-struct PIIRule: Sendable {
+final class PIIRule: Sendable {
     let id: String
     let type: PIIType
     let validator: PIIValidator
     let group: Int
     let summary: String
     let pattern: CompiledPattern
+    /// When > 0, the rule only searches near runs of at least this many digits (see `PIIGate`).
+    let minimumDigits: Int
+    /// When set, the rule only searches near occurrences of this byte (`@` for email).
+    let nearByte: UInt8?
+
+    init(
+        id: String, type: PIIType, validator: PIIValidator, group: Int, summary: String, pattern: CompiledPattern,
+        minimumDigits: Int, nearByte: UInt8?
+    ) {
+        self.id = id
+        self.type = type
+        self.validator = validator
+        self.group = group
+        self.summary = summary
+        self.pattern = pattern
+        self.minimumDigits = minimumDigits
+        self.nearByte = nearByte
+    }
 }

@@ -29,10 +29,17 @@ struct ScreenCommand: ParsableCommand {
     @Option(help: "Iterations per slice size in --bench mode.")
     var iterations: Int = 2000
 
+    @Option(help: "What --bench times: all, injection, pii, or rules (per-rule profile).")
+    var benchPart: String = "all"
+
+    @Option(help: "Slice sizes in KB for --bench, comma-separated.")
+    var benchSizes: String = "1,100,1024"
+
     func run() throws {
         let engine = try loadEngine()
         if let bench {
-            try ScreenBenchmark(engine: engine, iterations: max(iterations, 1)).run(file: bench)
+            let sizes = benchSizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.map { $0 * 1024 }
+            try ScreenBenchmark(engine: engine, iterations: max(iterations, 1), part: benchPart, sizes: sizes).run(file: bench)
             return
         }
         var output = Data()
@@ -66,25 +73,34 @@ struct ScreenCommand: ParsableCommand {
 private struct ScreenBenchmark {
     let engine: ScreeningEngine
     let iterations: Int
+    let part: String
+    let sizes: [Int]
 
     func run(file: String) throws {
         let text = try String(contentsOfFile: file, encoding: .utf8)
-        for size in [1024, 100 * 1024, 1024 * 1024] {
+        for size in sizes where size > 0 {
             let slice = Self.slice(text, bytes: size)
             let count = size >= 1024 * 1024 ? max(iterations / 1000, 3) : size > 1024 ? max(iterations / 50, 10) : iterations
             var sink = 0
             let clock = ContinuousClock()
             // One untimed call warms the scratch pool and page cache.
             sink += engine.findPII(slice).count + engine.scanInjection(slice).ruleIDs.count
+            if part == "rules" {
+                print("\(size / 1024) KB, slowest rules:")
+                for timing in engine.profileRules(slice, iterations: max(count / 10, 1)).prefix(80) {
+                    print("  \(timing.ruleID): \(String(format: "%.1f", timing.microseconds)) µs")
+                }
+                continue
+            }
             let elapsed = clock.measure {
                 for _ in 0..<count {
-                    sink &+= engine.scanInjection(slice).ruleIDs.count
-                    sink &+= engine.findPII(slice).count
+                    if part != "pii" { sink &+= engine.scanInjection(slice).ruleIDs.count }
+                    if part != "injection" { sink &+= engine.findPII(slice).count }
                 }
             }
             let micros = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
             let label = size >= 1024 * 1024 ? "\(size / 1024 / 1024) MB" : "\(size / 1024) KB"
-            print("\(label): \(String(format: "%.1f", micros / Double(count))) µs per screen (injection + PII), \(count) runs, sink \(sink)")
+            print("\(label): \(String(format: "%.1f", micros / Double(count))) µs per screen (\(part)), \(count) runs, sink \(sink)")
         }
     }
 
