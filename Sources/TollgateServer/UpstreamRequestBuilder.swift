@@ -18,10 +18,12 @@ enum UpstreamRequestBuilder {
             headers.append(("authorization", "Bearer \(key)"))
         }
         let t = target.provider.timeout
-        return UpstreamRequest(
+        var request = UpstreamRequest(
             method: "POST", url: target.provider.baseURL + path, headers: headers, body: body,
             timeouts: UpstreamTimeouts(
                 connect: .milliseconds(t.connectMs), firstByte: .milliseconds(t.firstByteMs),
                 total: .milliseconds(t.totalMs), idle: .milliseconds(t.idleMs)))
+        request.deliverWhenComplete = !stream
+        return request
     }
 }

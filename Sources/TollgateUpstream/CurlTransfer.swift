@@ -23,6 +23,8 @@ final class CurlTransfer: @unchecked Sendable {
     private(set) var lastActivity = ContinuousClock.now
     /// Why a callback aborted the transfer, which curl only reports as a write error.
     private(set) var abortReason: UpstreamError?
+    /// A response head held back until the body completes (`deliverWhenComplete`).
+    private var pendingHead: UpstreamResponse?
 
     init(id: Int, request: UpstreamRequest, limits: BodyBuffer.Limits, enqueue: @escaping @Sendable (Int) -> Void) {
         self.request = request
@@ -147,6 +149,8 @@ final class CurlTransfer: @unchecked Sendable {
         case .accepted:
             return bytes.count
         case .pause:
+            // The buffer is full: the consumer must start reading now or nothing moves.
+            releasePendingHead()
             return Int(CURL_WRITEFUNC_PAUSE)
         case .consumerGone:
             abortReason = .cancelled
@@ -158,6 +162,17 @@ final class CurlTransfer: @unchecked Sendable {
         headComplete = true
         lastActivity = .now
         let response = UpstreamResponse(status: status, headers: headers, body: UpstreamBody(buffer: body))
+        if request.deliverWhenComplete {
+            pendingHead = response
+        } else {
+            handoff.deliver(.success(response))
+        }
+    }
+
+    /// Delivers a held-back head (after the body finished, or when the buffer filled up).
+    func releasePendingHead() {
+        guard let response = pendingHead else { return }
+        pendingHead = nil
         handoff.deliver(.success(response))
     }
 

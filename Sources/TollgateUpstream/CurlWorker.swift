@@ -280,6 +280,7 @@ final class CurlWorker: @unchecked Sendable {
         switch outcome {
         case .success:
             transfer.body.finish(.success(()))
+            transfer.releasePendingHead()
         case .failure(let error):
             if !transfer.handoff.deliver(.failure(error)) {
                 transfer.body.finish(.failure(error))

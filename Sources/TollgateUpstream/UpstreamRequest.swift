@@ -10,6 +10,11 @@ public struct UpstreamRequest: Sendable {
     public var headers: [(String, String)]
     public var body: [UInt8]
     public var timeouts: UpstreamTimeouts
+    /// Hand the response to the caller only once its body is complete (or fills the body
+    /// buffer). For small non-streamed answers this saves the thread hops of streaming the body
+    /// chunk by chunk, and a failure before completion is still thrown by `execute`, where the
+    /// caller may retry elsewhere because nothing has reached its client yet.
+    public var deliverWhenComplete = false
 
     public init(
         method: String = "POST", url: String, headers: [(String, String)] = [], body: [UInt8] = [],
