@@ -108,6 +108,8 @@ import TollgateServer
                 }
                 print("FIGURE rollback: after \(rolledBackAfter.map(String.init) ?? "never") requests, \(ContinuousClock.now - started); canary provider saw \(mocks[1].provider.requestCount); client statuses \(statuses)")
                 #expect(rolledBackAfter != nil)
+                // Retries on the canary's provider rescue every request, so clients never saw the failures.
+                #expect(statuses == [200: rolledBackAfter ?? -1])
                 let canary = try await gw.canaryVariants("split")["canary"]
                 #expect(canary?["rolled_back"] as? Bool == true)
                 #expect(canary?["effective_weight"] as? Int == 0)
