@@ -93,6 +93,27 @@ import TollgateUpstream
         }
     }
 
+    @Test func unreachablePrimaryFailsOverOnTheConnectErrorAndLeaksNoAddress() async throws {
+        try await GatewayHarness.withMocks([MockFaults(), MockFaults()]) { mocks in
+            // Port 9 (discard) has no listener here: the connect is refused at once.
+            let policy = GatewayHarness.policy(mocks: mocks, extra: ResiliencePolicy.breaker(threshold: 50, cooldown: 30))
+                .replacingOccurrences(of: mocks[0].baseURL, with: "http://127.0.0.1:9/v1")
+            try await GatewayHarness.withGateway(policy: policy) { gw in
+                let started = ContinuousClock.now
+                let reply = try await gw.chat("chain")
+                let elapsed = ContinuousClock.now - started
+                print("FIGURE failover after a refused connect: \(elapsed)")
+                #expect(reply.status == 200)
+                #expect(reply.header("x-tollgate-provider") == "p1")
+                #expect(elapsed < .milliseconds(500))
+                let down = try await gw.chat("m0")
+                #expect([502, 503].contains(down.status))
+                #expect(down.json?["error"] != nil)
+                #expect(!down.text.contains("127.0.0.1") && !down.text.contains(":9/"), "\(down.text)")
+            }
+        }
+    }
+
     @Test func clientErrorFromTheProviderIsNotRetriedAndDoesNotOpenTheBreaker() async throws {
         try await GatewayHarness.withMocks([MockFaults(status: 400), MockFaults()]) { mocks in
             let policy = GatewayHarness.policy(mocks: mocks, extra: ResiliencePolicy.breaker(threshold: 2, cooldown: 30))
