@@ -126,4 +126,24 @@ import TollgateServer
             }
         }
     }
+
+    @Test func hardFailingCanaryIsRolledBackAfterMinRequestsAndClientsSeeOnlyThoseFailures() async throws {
+        // Every canary attempt fails: a single-target variant has nowhere else to retry, so its clients get
+        // 502 (attempts exhausted) and then 503 (breaker open) until the rollback takes it out of rotation.
+        try await GatewayHarness.withMocks([MockFaults(), MockFaults(status: 500)]) { mocks in
+            let extra = Self.split(stable: 50, canary: 50, sticky: "none", rollback: "{max_error_rate: 0.2, min_requests: 10, window_s: 30}")
+                + ResiliencePolicy.breaker(threshold: 5, cooldown: 30)
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks, extra: extra)) { gw in
+                var statuses: [Int: Int] = [:]
+                for i in 0..<60 { statuses[try await gw.chat("split", content: "n\(i)").status, default: 0] += 1 }
+                let canary = try await gw.canaryVariants("split")["canary"]
+                print("FIGURE hard-failing canary: client statuses over 60 requests \(statuses); canary provider saw \(mocks[1].provider.requestCount); errors recorded \(canary?["errors"] ?? "-")")
+                #expect(canary?["rolled_back"] as? Bool == true)
+                // min_requests 10: at most 10 client requests failed before the rollback.
+                #expect(statuses.filter { $0.key != 200 }.values.reduce(0, +) <= 10)
+                #expect(statuses.keys.allSatisfy { [200, 502, 503].contains($0) })
+                for i in 0..<20 { #expect(try await gw.chat("split", content: "a\(i)").status == 200) }
+            }
+        }
+    }
 }
