@@ -42,6 +42,16 @@ struct Forwarder: Sendable {
                 failover = resilience.failoverPlan(plan, policy: runtime.snapshot, allowDegrade: false)
                 degraded = true
             case .exhausted(let why):
+                // The request whose failures opened the last breaker is served by the fallback model as
+                // well, instead of being answered with the failure that tripped it.
+                if why == .attemptsExhausted, let model = failover.degradeTo,
+                   !failover.targets.contains(where: { registry.isAvailable($0, now: .now()) }) {
+                    logger.warning("degrading to fallback model", metadata: ["route.model": .string(plan.servedModel), "route.degrade_to": .string(model)])
+                    plan = try planner.plan(served: model, requested: initial.requestedModel, routeHeader: initial.routeHeader, stickyID: stickyID, runtime: runtime)
+                    failover = resilience.failoverPlan(plan, policy: runtime.snapshot, allowDegrade: false)
+                    degraded = true
+                    continue
+                }
                 if let lastError { throw lastError }
                 switch why {
                 case .allTargetsUnavailable(let retryAt):

@@ -100,12 +100,13 @@ struct ProxyHandler: Sendable {
             let admission = self.admission
             let target = forwarded.target.target.id
             let served = forwarded.plan
+            let retried = forwarded.attempts > 1
             return Response(
                 status: .ok, headers: headers,
                 body: ResponseBody { writer in
                     let summary = await relay.relay(upstream.body, to: &writer, logger: logger)
                     metrics.recordUpstream(target: target, seconds: started.secondsElapsed, failed: summary.failure != nil)
-                    self.recordCanary(runtime, plan: served, failed: summary.failure != nil, started: started)
+                    self.recordCanary(runtime, plan: served, failed: summary.failure != nil || retried, started: started)
                     await admission.settle(ticket, usage: summary.usage, completionEstimate: summary.events, logger: logger)
                     try await writer.finish(nil)
                 })
@@ -119,7 +120,9 @@ struct ProxyHandler: Sendable {
             throw error
         }
         metrics.recordUpstream(target: forwarded.target.target.id, seconds: started.secondsElapsed, failed: false)
-        recordCanary(runtime, plan: forwarded.plan, failed: upstream.status >= 500, started: started)
+        // A request its variant only answered after a retry counts as an error for that variant: otherwise
+        // retries hide a canary whose provider fails every other attempt from the rollback monitor.
+        recordCanary(runtime, plan: forwarded.plan, failed: upstream.status >= 500 || forwarded.attempts > 1, started: started)
         let parsed = upstream.status == 200 ? try? JSONParser.parse(body) : nil
         await admission.settle(ticket, usage: TokenUsage(json: parsed?["usage"]), logger: context.logger)
         let outBody = screening.screenResponse(body, parsed: parsed, session: screened.session, logger: context.logger)

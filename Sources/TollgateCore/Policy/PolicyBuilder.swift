@@ -230,7 +230,10 @@ struct PolicyBuilder {
                 }
                 weights[feature] = reader.double(weightNode, at: "\(path).weights.\(feature)")
             }
-            if map["weights"] != nil && weights.values.reduce(0, +) <= 0 {
+            // Listed weights override the defaults, so it is the merged set that must not sum to 0
+            // (turning one feature off with `length: 0` is fine).
+            let merged = ComplexityWeights.overriding(weights).weights
+            if map["weights"] != nil && ComplexityFeatureName.allCases.reduce(0, { $0 + max(0, merged[$1]) }) <= 0 {
                 reader.issue(map["weights"], "\(path).weights sum to 0")
             }
             result[name] = RouterSettings(name: name, tiers: tiers, weights: weights)
