@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import NIOCore
+import Synchronization
 
 /// Per-request context: Hummingbird's core storage plus the id every response carries.
 public struct GatewayRequestContext: RequestContext {
@@ -19,12 +20,18 @@ public struct GatewayRequestContext: RequestContext {
     public var maxUploadSize: Int { maxBodyBytes }
 }
 
+/// Request ids: a random per-process prefix plus a counter, unique across replicas and
+/// restarts without a system call per request.
 enum RequestIDGenerator {
-    static func next() -> String {
+    private static let prefix: String = {
         var rng = SystemRandomNumberGenerator()
-        let a = rng.next() as UInt64
-        let b = rng.next() as UInt64
-        return "req_" + hex(a) + hex(b)
+        return "req_" + hex(rng.next() as UInt64)
+    }()
+    private static let counter = Atomic<UInt64>(0)
+
+    static func next() -> String {
+        let n = counter.wrappingAdd(1, ordering: .relaxed).newValue
+        return prefix + hex(n)
     }
 
     private static func hex(_ value: UInt64) -> String {
