@@ -63,7 +63,7 @@ let package = Package(
         .target(
             name: "TollgateServer",
             dependencies: [
-                "TollgateCore", "TollgateScreening", "TollgateStore", "TollgateUpstream", "COpenSSL",
+                "TollgateCore", "TollgateScreening", "TollgateStore", "TollgateUpstream",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

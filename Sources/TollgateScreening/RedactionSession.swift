@@ -41,14 +41,20 @@ public final class RedactionSession: Sendable {
     /// Puts original values back for every placeholder this session issued; other bracketed text is left.
     public func restore(_ text: String) -> String {
         let originals = state.withLock { $0.valueByPlaceholder }
-        guard !originals.isEmpty, text.contains("[") else { return text }
+        guard !originals.isEmpty else { return text }
+        return Self.replacePlaceholders(in: text) { originals[String($0)] }
+    }
+
+    /// Replaces every `[...]` span for which `original` returns a value.
+    static func replacePlaceholders(in text: String, original: (Substring) -> String?) -> String {
+        guard text.contains("[") else { return text }
         var result = ""
         var rest = text[...]
         while let open = rest.firstIndex(of: "[") {
             result += rest[..<open]
             let tail = rest[open...]
-            if let close = tail.firstIndex(of: "]"), let original = originals[String(tail[...close])] {
-                result += original
+            if let close = tail.firstIndex(of: "]"), let value = original(tail[...close]) {
+                result += value
                 rest = tail[tail.index(after: close)...]
             } else {
                 result.append("[")
@@ -64,24 +70,11 @@ extension RedactionSession {
     /// Restores only placeholders issued before `counts` was taken (the request's own values),
     /// so PII that first appears in a response stays redacted even when `restore` is on.
     public func restore(_ text: String, issuedBefore counts: [PIIType: Int]) -> String {
-        guard text.contains("[") else { return text }
-        var result = ""
-        var rest = text[...]
-        while let open = rest.firstIndex(of: "[") {
-            result += rest[..<open]
-            let tail = rest[open...]
-            if let close = tail.firstIndex(of: "]"), Self.isRequestPlaceholder(tail[...close], counts: counts),
-                let original = originalValue(for: String(tail[...close]))
-            {
-                result += original
-                rest = tail[tail.index(after: close)...]
-            } else {
-                result.append("[")
-                rest = tail.dropFirst()
-            }
+        let originals = state.withLock { $0.valueByPlaceholder }
+        guard !originals.isEmpty else { return text }
+        return Self.replacePlaceholders(in: text) { placeholder in
+            Self.isRequestPlaceholder(placeholder, counts: counts) ? originals[String(placeholder)] : nil
         }
-        result += rest
-        return result
     }
 
     private static func isRequestPlaceholder(_ placeholder: Substring, counts: [PIIType: Int]) -> Bool {

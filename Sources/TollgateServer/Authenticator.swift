@@ -1,5 +1,6 @@
 import HTTPTypes
 import TollgateCore
+import TollgateStore
 
 /// Who is calling: the key's public id and its team, plus any per-key tightening.
 struct Principal: Sendable, Equatable {
@@ -46,7 +47,7 @@ extension String {
 /// Authenticates against the SHA-256 digests listed under `teams.<t>.keys` in the policy.
 struct PolicyKeyAuthenticator: Authenticator {
     func authenticate(secret: String, policy: PolicySnapshot) async throws(GatewayError) -> Principal {
-        guard let principal = Self.principal(hash: Digest.sha256Hex(secret), policy: policy) else { throw .invalidAPIKey() }
+        guard let principal = Self.principal(hash: KeyCrypto.sha256Hex(secret), policy: policy) else { throw .invalidAPIKey() }
         return principal
     }
 

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import TollgateCore
+import TollgateStore
 
 /// Health, readiness, metrics and the admin status page.
 struct OperationsHandler: Sendable {
@@ -70,11 +71,8 @@ enum AdminAuth {
     }
 
     static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-        // Compare digests so the time does not depend on where the strings differ or on length.
-        let da = Digest.sha256(Array(a.utf8))
-        let db = Digest.sha256(Array(b.utf8))
-        var diff: UInt8 = 0
-        for i in 0..<da.count { diff |= da[i] ^ db[i] }
-        return diff == 0
+        // Compare digests so the time depends neither on where the strings differ nor on the
+        // token's length.
+        KeyCrypto.constantTimeEquals(KeyCrypto.sha256Hex(a), KeyCrypto.sha256Hex(b))
     }
 }

@@ -35,13 +35,7 @@ struct ProxyHandler: Sendable {
     func models(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let runtime = policies.policy
         let principal = try await authenticate(request, policy: runtime.snapshot)
-        guard let team = runtime.snapshot.teams[principal.team] else { throw GatewayError.invalidAPIKey() }
-        var names = runtime.snapshot.allowedModels(for: team)
-        if let keyModels = principal.models { names = names.filter(keyModels.contains) }
-        let created = Int(runtime.loadedAt.timeIntervalSince1970)
-        let data: [JSONValue] = names.map {
-            .object([("id", .string($0)), ("object", .string("model")), ("created", .number(String(created))), ("owned_by", .string("tollgate"))])
-        }
+        let data = try allowedModelNames(principal, runtime: runtime).map { Self.modelObject($0, runtime: runtime) }
         return JSONResponse.make(.object([("object", .string("list")), ("data", .array(data))]))
     }
 
@@ -49,12 +43,22 @@ struct ProxyHandler: Sendable {
     func model(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let runtime = policies.policy
         let principal = try await authenticate(request, policy: runtime.snapshot)
-        guard let id = context.parameters.get("id"), let team = runtime.snapshot.teams[principal.team] else { throw GatewayError.invalidAPIKey() }
-        var names = runtime.snapshot.allowedModels(for: team)
-        if let keyModels = principal.models { names = names.filter(keyModels.contains) }
-        guard names.contains(id) else { throw GatewayError.modelNotFound(id) }
+        let id = context.parameters.get("id") ?? ""
+        guard try allowedModelNames(principal, runtime: runtime).contains(id) else { throw GatewayError.modelNotFound(id) }
+        return JSONResponse.make(Self.modelObject(id, runtime: runtime))
+    }
+
+    /// The models and aliases this key may request: its team's list, narrowed by the key's own.
+    private func allowedModelNames(_ principal: Principal, runtime: RuntimePolicy) throws -> [String] {
+        guard let team = runtime.snapshot.teams[principal.team] else { throw GatewayError.invalidAPIKey() }
+        let names = runtime.snapshot.allowedModels(for: team)
+        guard let keyModels = principal.models else { return names }
+        return names.filter(keyModels.contains)
+    }
+
+    private static func modelObject(_ id: String, runtime: RuntimePolicy) -> JSONValue {
         let created = Int(runtime.loadedAt.timeIntervalSince1970)
-        return JSONResponse.make(.object([("id", .string(id)), ("object", .string("model")), ("created", .number(String(created))), ("owned_by", .string("tollgate"))]))
+        return .object([("id", .string(id)), ("object", .string("model")), ("created", .number(String(created))), ("owned_by", .string("tollgate"))])
     }
 
     func chatCompletions(_ request: Request, context: GatewayRequestContext) async throws -> Response {

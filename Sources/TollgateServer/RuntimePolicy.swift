@@ -1,5 +1,6 @@
 import Foundation
 import TollgateCore
+import TollgateStore
 
 /// Everything derived from one version of the policy files, built and validated together and
 /// swapped as one value, so a request never mixes two versions.
@@ -34,7 +35,7 @@ enum PolicyFileLoader {
         }
         let screening = try ScreeningRuntime.build(snapshot.screening, policyPath: path)
         return RuntimePolicy(
-            snapshot: snapshot, fileHash: Digest.hex(Digest.sha256(hashed)), loadedAt: Date(),
+            snapshot: snapshot, fileHash: KeyCrypto.sha256Hex(hashed), loadedAt: Date(),
             generation: generation, screening: screening, providerKeys: ProviderKeys(snapshot: snapshot),
             routing: RoutingRuntime.build(snapshot, previous: previous?.routing))
     }
@@ -48,6 +49,6 @@ enum PolicyFileLoader {
                 if let packData = FileManager.default.contents(atPath: pack) { bytes.append(contentsOf: packData) }
             }
         }
-        return Digest.hex(Digest.sha256(bytes))
+        return KeyCrypto.sha256Hex(bytes)
     }
 }

@@ -31,7 +31,7 @@ final class StoreAuthenticator: Authenticator, Sendable {
     }
 
     func authenticate(secret: String, policy: PolicySnapshot) async throws(GatewayError) -> Principal {
-        let hash = Digest.sha256Hex(secret)
+        let hash = KeyCrypto.sha256Hex(secret)
         if let principal = PolicyKeyAuthenticator.principal(hash: hash, policy: policy) { return principal }
         let now = ContinuousClock.now
         let cached = cache.withLock { $0[hash] }

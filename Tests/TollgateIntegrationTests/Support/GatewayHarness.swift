@@ -46,17 +46,25 @@ enum GatewayHarness {
             streams.append(stream)
             providers.append(provider)
         }
-        let group = ServiceGroup(configuration: .init(services: apps, logger: quietLogger))
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
+        return try await running(apps) {
             var mocks: [RunningMock] = []
             for (provider, stream) in zip(providers, streams) {
                 var iterator = stream.makeAsyncIterator()
                 guard let port = await iterator.next() else { throw HarnessError.didNotStart }
                 mocks.append(RunningMock(provider: provider, port: port))
             }
+            return try await body(mocks)
+        }
+    }
+
+    /// Runs `services` in a service group for the duration of `body`, then shuts them down
+    /// gracefully whether `body` succeeded or threw.
+    static func running<T: Sendable>(_ services: [any Service], _ body: () async throws -> T) async throws -> T {
+        let group = ServiceGroup(configuration: .init(services: services, logger: quietLogger))
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
             do {
-                let result = try await body(mocks)
+                let result = try await body()
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
                 return result
@@ -85,24 +93,12 @@ enum GatewayHarness {
             continuation.yield(port)
             continuation.finish()
         }
-        let group = ServiceGroup(configuration: .init(services: [app], logger: quietLogger))
         let client = CurlClient()
         defer { client.shutdown() }
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
+        return try await running([app]) {
             var iterator = stream.makeAsyncIterator()
             guard let port = await iterator.next() else { throw HarnessError.didNotStart }
-            let gateway = RunningGateway(port: port, client: client, policyPath: policyPath)
-            do {
-                let result = try await body(gateway)
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-                return result
-            } catch {
-                await group.triggerGracefulShutdown()
-                try? await tasks.waitForAll()
-                throw error
-            }
+            return try await body(RunningGateway(port: port, client: client, policyPath: policyPath))
         }
     }
 
