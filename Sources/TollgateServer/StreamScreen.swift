@@ -39,6 +39,11 @@ final class StreamScreen: Sendable {
                 return state.redactor.feed(content)
             }
             let text = finalize(released)
+            let finished = first["finish_reason"].map { $0 != .null } ?? false
+            if text.isEmpty && !finished && choices.count == 1 && (delta.objectValue?.count ?? 0) == 1 {
+                // Everything in this delta is held back for now: send nothing rather than an empty chunk.
+                return []
+            }
             let rewritten = json.setting("choices", to: .array([first.setting("delta", to: delta.setting("content", to: .string(text)))] + choices.dropFirst()))
             out += SSEEvent.encode(JSONWriter.bytes(rewritten))
         } else {
