@@ -91,13 +91,16 @@ import TollgateUpstream
     }
 
     @Test func budgetRefusalIsInsufficientQuotaAndFailedRequestsAreRefunded() async throws {
-        try await GatewayHarness.withMocks([MockFaults(status: 500)]) { mocks in
+        try await GatewayHarness.withMocks([MockFaults(status: 500), MockFaults(status: 400)]) { mocks in
             let policy = GatewayHarness.policy(mocks: mocks, extra: "retries: {max: 0, backoff_ms: 1}\n", teamExtra: "    budget: {tokens: 100, period: daily}\n")
             try await GatewayHarness.withGateway(policy: policy) { gw in
                 // Each failing request reserves ~60 tokens; refunds keep the budget whole.
                 for _ in 0..<5 {
                     let reply = try await gw.chat("m0", extra: #","max_tokens":50"#)
                     #expect(reply.status >= 500, "\(reply.status)")
+                    // The provider's own 400 is passed on, and nothing is charged for it either.
+                    let rejected = try await gw.chat("m1", extra: #","max_tokens":50"#)
+                    #expect(rejected.status == 400, "\(rejected.status)")
                 }
                 #expect(try await gw.usageTotal("total_tokens") == 0)
                 #expect(try await gw.usageTotal("requests") == 0)

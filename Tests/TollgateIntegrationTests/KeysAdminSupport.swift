@@ -42,8 +42,8 @@ extension RunningGateway {
     }
 
     /// Issues a key through `POST /admin/keys`; `fields` are extra JSON members (with leading comma).
-    func issueKey(team: String = "t1", fields: String = "") async throws -> IssuedKey {
-        let reply = try await admin("POST", "/admin/keys", body: #"{"team":"\#(team)"\#(fields)}"#)
+    func issueKey(team: String = "t1", fields: String = "", token: String = GatewayHarness.adminToken) async throws -> IssuedKey {
+        let reply = try await admin("POST", "/admin/keys", body: #"{"team":"\#(team)"\#(fields)}"#, token: token)
         try #require(reply.status == 201, "create key: \(reply.status) \(reply.text)")
         let id = try #require(reply.json?["id"] as? String)
         let secret = try #require(reply.json?["key"] as? String)

@@ -39,7 +39,7 @@ import TollgateUpstream
                     let downReplies = try await concurrently(10) { _ in try await gw.chat("m0") }
                     if mode == "fail_closed" {
                         #expect(downReplies.allSatisfy { $0.status == 503 }, "fail_closed: \(downReplies.map(\.status))")
-                        #expect(downReplies.allSatisfy(\.isOpenAIError))
+                        #expect(downReplies.allSatisfy { $0.isOpenAIError })
                     } else {
                         #expect(downReplies.allSatisfy { $0.status == 200 }, "fail_open: \(downReplies.map(\.status))")
                         #expect(downReplies.allSatisfy { $0.header("x-ratelimit-limit-requests") == nil }, "unmetered while Redis is down")
