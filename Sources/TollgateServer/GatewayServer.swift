@@ -92,7 +92,9 @@ public struct GatewayServer: Sendable {
                 StatusReport.exportGauges(metrics: metrics, resilience: resilience, policy: holder.policy)
             },
             readinessChecks: [{ await store.ping() ? nil : "state store unreachable" }])
-        let admin = AdminHandler(holder: holder, store: store, adminToken: configuration.adminToken)
+        let admin = AdminHandler(
+            holder: holder, store: store, adminToken: configuration.adminToken,
+            onRevoke: { hash in authenticator.invalidate(.key(hash: hash)) })
         router.post("/admin/keys") { request, context in try await admin.createKey(request, context: context) }
         router.get("/admin/keys") { request, context in try await admin.listKeys(request, context: context) }
         router.delete("/admin/keys/:id") { request, context in try await admin.revokeKey(request, context: context) }
@@ -106,9 +108,10 @@ public struct GatewayServer: Sendable {
 
         var reloader = PolicyReloader(holder: holder, logger: logger)
         reloader.onReload = { runtime in resilience.apply(runtime.snapshot) }
+        // Shut down in reverse order: the store, which others use, is listed first so it closes last.
         let services: [any Service] = [
-            reloader, UpstreamClientService(client: client), KeyInvalidationService(store: store, authenticator: authenticator),
-            StateStoreService(store: store),
+            StateStoreService(store: store), reloader, UpstreamClientService(client: client),
+            KeyInvalidationService(store: store, authenticator: authenticator),
         ] + extraServices
         let serverConfiguration = ApplicationConfiguration(
             address: .hostname(configuration.host, port: configuration.port), serverName: nil)

@@ -10,6 +10,9 @@ struct KeyInvalidationService: Service {
         for await message in store.keyInvalidations().cancelOnGracefulShutdown() {
             authenticator.invalidate(message)
         }
+        // The stream also ends when the store shuts down; returning before this service is told to
+        // stop would make the service group treat it as a crash and fail the whole shutdown.
+        try? await gracefulShutdown()
     }
 }
 

@@ -47,9 +47,19 @@ import TollgateUpstream
                 #expect(usage["period"] as? String == period)
                 #expect(tokens <= 1000 + Self.reservation, "overshoot beyond one reservation")
                 #expect(tokens >= 1000 * perRequest / Self.reservation - perRequest, "budget refused while far from spent")
-                // Spent: the next request is refused outright.
-                let after = try await gw.chat("m0", extra: #","max_tokens":1"#)
-                #expect(after.status == 429 && after.errorCode == "budget_exceeded" && after.errorType == "insufficient_quota")
+                // Settling returned the unused part of the reservations; sequential requests use up the
+                // rest, then the budget refuses, still within one reservation of the ceiling.
+                var refusal: RunningGateway.Reply?
+                for _ in 0..<10 {
+                    let reply = try await gw.chat("m0", extra: #","max_tokens":\#(Self.maxTokens)"#)
+                    if reply.status != 200 {
+                        refusal = reply
+                        break
+                    }
+                }
+                #expect(refusal?.status == 429 && refusal?.errorCode == "budget_exceeded" && refusal?.errorType == "insufficient_quota")
+                let final = try await gw.usageTotal("total_tokens")
+                #expect(final >= 1000 - Self.reservation && final <= 1000 + Self.reservation, "final usage \(final)")
             }
         }
     }
