@@ -38,6 +38,13 @@ import TollgateStore
             admits.append(admitted - start)
             #expect(ticket.reservation != nil)
         }
+        var pings: [Duration] = []
+        for _ in 0..<5_000 {
+            let start = ContinuousClock.now
+            _ = await store.ping()
+            pings.append(ContinuousClock.now - start)
+        }
+        Bench.report("ping through the store (\(label), transport floor)", pings)
         Bench.report("admit (\(label), 4 limits + 1 budget, sequential)", admits)
         Bench.report("settle (\(label), sequential)", settles)
         // Under concurrency (64 in flight), per-call latency as seen by each request.
