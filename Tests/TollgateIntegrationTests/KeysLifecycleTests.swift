@@ -187,6 +187,44 @@ import TollgateUpstream
         }
     }
 
+    @Test(.enabled(if: TestRedis.enabled)) func noRedisValueContainsAPlaintextKey() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            let policy = GatewayHarness.policy(mocks: mocks, teamExtra: "    rpm: 1000\n    budget: {tokens: 1000000, period: daily}\n")
+            try await TestRedis.withDatabase { url in
+                let secrets = try await GatewayHarness.withGateway(policy: policy, redisURL: url) { gw in
+                    var secrets: [String] = []
+                    for _ in 0..<3 {
+                        let key = try await gw.issueKey(fields: #","name":"scan""#)
+                        secrets.append(key.secret)
+                        #expect(try await gw.chat("m0", key: key.secret).status == 200)
+                    }
+                    #expect(try await gw.admin("DELETE", "/admin/keys/\(try await gw.issueKey().id)").status == 200)
+                    return secrets
+                }
+                let (host, port) = try TestRedis.hostAndPort(url)
+                let db = URLComponents(string: url)?.path.dropFirst().description ?? ""
+                let select = ["SELECT", db.isEmpty ? "0" : db]
+                let names = try RESPClient.command(host: host, port: port, select, ["KEYS", "*"]).split(separator: "\n").map(String.init)
+                #expect(names.count >= 5, "expected key records and counters in Redis, found \(names)")
+                var dump = names.joined(separator: "\n")
+                for name in names {
+                    let type = try RESPClient.command(host: host, port: port, select, ["TYPE", name])
+                    switch type {
+                    case "string": dump += try RESPClient.command(host: host, port: port, select, ["GET", name])
+                    case "hash": dump += try RESPClient.command(host: host, port: port, select, ["HGETALL", name])
+                    case "set": dump += try RESPClient.command(host: host, port: port, select, ["SMEMBERS", name])
+                    default: dump += type
+                    }
+                }
+                #expect(!dump.contains("sk-tg-"))
+                for secret in secrets {
+                    #expect(!dump.contains(String(secret.dropFirst(6))), "a key body is stored in Redis")
+                    #expect(dump.contains(Digest.sha256Hex(secret)), "Redis should hold the key's hash")
+                }
+            }
+        }
+    }
+
     // MARK: models override
 
     @Test func modelsEndpointListsOnlyTheKeysAllowedModels() async throws {
