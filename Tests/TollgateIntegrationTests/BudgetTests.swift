@@ -100,6 +100,20 @@ import TollgateUpstream
         }
     }
 
+    @Test func streamCutShortStillSettlesUsage() async throws {
+        try await GatewayHarness.withMocks([MockFaults(resetAfterChunks: 3, reply: "a b c d e f g h")]) { mocks in
+            let policy = GatewayHarness.policy(mocks: mocks, extra: "retries: {max: 0, backoff_ms: 1}\n", teamExtra: "    budget: {tokens: 100000, period: daily}\n")
+            try await GatewayHarness.withGateway(policy: policy) { gw in
+                let cut = try await gw.chat("m0", stream: true)
+                #expect(cut.status == 200)
+                #expect(cut.text.contains("error"), "a broken stream ends with an error event")
+                #expect(try await gw.usageTotal("requests") == 1)
+                #expect(try await gw.usageTotal("completion_tokens") > 0, "tokens seen before the cut are counted")
+                #expect(try await gw.usageTotal("prompt_tokens") > 0)
+            }
+        }
+    }
+
     @Test func budgetRefusalIsInsufficientQuotaAndFailedRequestsAreRefunded() async throws {
         try await GatewayHarness.withMocks([MockFaults(status: 500), MockFaults(status: 400)]) { mocks in
             let policy = GatewayHarness.policy(mocks: mocks, extra: "retries: {max: 0, backoff_ms: 1}\n", teamExtra: "    budget: {tokens: 100, period: daily}\n")
