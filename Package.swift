@@ -100,8 +100,10 @@ let package = Package(
         .testTarget(
             name: "TollgateIntegrationTests",
             dependencies: [
-                "TollgateServer", "TollgateCore", "TollgateUpstream",
+                "TollgateServer", "TollgateCore", "TollgateUpstream", "TollgateStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings),
     ]

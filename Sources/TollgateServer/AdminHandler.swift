@@ -12,6 +12,9 @@ struct AdminHandler: Sendable {
     let holder: PolicyHolder
     let store: any StateStore
     let adminToken: String?
+    /// Drops a revoked key from this replica's auth cache before the DELETE answers, so the very next
+    /// request is refused; the store's invalidation message only reaches the cache asynchronously.
+    var onRevoke: @Sendable (String) -> Void = { _ in }
 
     static let maxNameLength = 200
 
@@ -83,6 +86,7 @@ struct AdminHandler: Sendable {
         guard let record = try await storeCall({ try await store.revokeKey(id: id, at: Date()) }) else {
             throw GatewayError.notFound("No key with id `\(id.prefix(100))`.")
         }
+        onRevoke(record.hash)
         context.logger.info("admin revoked key", metadata: ["key.id": .string(record.id), "key.team": .string(record.team)])
         return JSONResponse.make(Self.json(record))
     }

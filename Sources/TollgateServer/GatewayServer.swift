@@ -93,7 +93,9 @@ public struct GatewayServer: Sendable {
                 StatusReport.exportGauges(metrics: metrics, resilience: resilience, policy: holder.policy)
             },
             readinessChecks: [{ await store.ping() ? nil : "state store unreachable" }])
-        let admin = AdminHandler(holder: holder, store: store, adminToken: configuration.adminToken)
+        let admin = AdminHandler(
+            holder: holder, store: store, adminToken: configuration.adminToken,
+            onRevoke: { hash in authenticator.invalidate(.key(hash: hash)) })
         router.post("/admin/keys") { request, context in try await admin.createKey(request, context: context) }
         router.get("/admin/keys") { request, context in try await admin.listKeys(request, context: context) }
         router.delete("/admin/keys/:id") { request, context in try await admin.revokeKey(request, context: context) }

@@ -128,7 +128,12 @@ struct ProxyHandler: Sendable {
         // retries hide a canary whose provider fails every other attempt from the rollback monitor.
         recordCanary(runtime, plan: forwarded.plan, failed: upstream.status >= 500 || forwarded.attempts > 1, started: started)
         let parsed = upstream.status == 200 ? try? JSONParser.parse(body) : nil
-        await admission.settle(ticket, usage: TokenUsage(json: parsed?["usage"]), logger: context.logger)
+        if (200..<300).contains(upstream.status) {
+            await admission.settle(ticket, usage: TokenUsage(json: parsed?["usage"]), logger: context.logger)
+        } else {
+            // A provider's 4xx (the 5xx/429 ones were already turned into errors) used nothing billable.
+            await admission.refund(ticket, logger: context.logger)
+        }
         let outBody = screening.screenResponse(body, parsed: parsed, session: screened.session, logger: context.logger)
         headers[.contentType] = upstream.headers.first(where: { $0.0 == "content-type" })?.1 ?? "application/json"
         return Response(status: .init(code: upstream.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: outBody)))
@@ -158,8 +163,12 @@ struct ProxyHandler: Sendable {
             throw error
         }
         metrics.recordUpstream(target: forwarded.target.target.id, seconds: started.secondsElapsed, failed: false)
-        let usage = (try? JSONParser.parse(body))?["usage"]
-        await admission.settle(ticket, usage: TokenUsage(json: usage), logger: context.logger)
+        if (200..<300).contains(forwarded.response.status) {
+            let usage = (try? JSONParser.parse(body))?["usage"]
+            await admission.settle(ticket, usage: TokenUsage(json: usage), logger: context.logger)
+        } else {
+            await admission.refund(ticket, logger: context.logger)
+        }
         var headers = proxiedHeaders(forwarded, ticket: ticket, flags: [])
         headers[.contentType] = "application/json"
         return Response(status: .init(code: forwarded.response.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))

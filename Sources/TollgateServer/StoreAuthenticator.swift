@@ -17,7 +17,9 @@ final class StoreAuthenticator: Authenticator, Sendable {
 
     private let store: any StateStore
     private let fallback: PolicyKeyAuthenticator
-    private let cache = Mutex<[String: Entry]>([:])
+    /// Cached lookups, plus an epoch bumped by every invalidation: a store lookup that started before an
+    /// invalidation does not write its (possibly pre-revocation) answer back into the cache.
+    private let cache = Mutex<(entries: [String: Entry], epoch: UInt64)>(([:], 0))
     private let freshFor: Duration
     private let staleFor: Duration
     /// Bound on cached entries (negative lookups included) so a key-guessing client cannot grow memory.
@@ -34,14 +36,14 @@ final class StoreAuthenticator: Authenticator, Sendable {
         let hash = KeyCrypto.sha256Hex(secret)
         if let principal = PolicyKeyAuthenticator.principal(hash: hash, policy: policy) { return principal }
         let now = ContinuousClock.now
-        let cached = cache.withLock { $0[hash] }
+        let (cached, epoch) = cache.withLock { ($0.entries[hash], $0.epoch) }
         let record: APIKeyRecord?
         if let cached, now - cached.fetchedAt < freshFor {
             record = cached.record
         } else {
             do {
                 record = try await store.key(hash: hash)
-                remember(hash, record, at: now)
+                remember(hash, record, at: now, epoch: epoch)
             } catch {
                 guard let cached, now - cached.fetchedAt < staleFor else {
                     throw GatewayError.serviceUnavailable("The key store is unavailable; try again shortly.")
@@ -54,19 +56,21 @@ final class StoreAuthenticator: Authenticator, Sendable {
         return Principal(keyID: record.id, team: record.team, rpm: record.rpm, tpm: record.tpm, models: record.models)
     }
 
-    private func remember(_ hash: String, _ record: APIKeyRecord?, at now: ContinuousClock.Instant) {
+    private func remember(_ hash: String, _ record: APIKeyRecord?, at now: ContinuousClock.Instant, epoch: UInt64) {
         cache.withLock { cache in
-            if cache.count >= maxEntries { cache.removeAll(keepingCapacity: true) }
-            cache[hash] = Entry(record: record, fetchedAt: now)
+            guard cache.epoch == epoch else { return }
+            if cache.entries.count >= maxEntries { cache.entries.removeAll(keepingCapacity: true) }
+            cache.entries[hash] = Entry(record: record, fetchedAt: now)
         }
     }
 
     /// Applies one invalidation message from the store.
     func invalidate(_ message: KeyInvalidation) {
         cache.withLock { cache in
+            cache.epoch &+= 1
             switch message {
-            case .key(let hash): cache[hash] = nil
-            case .all: cache.removeAll()
+            case .key(let hash): cache.entries[hash] = nil
+            case .all: cache.entries.removeAll()
             }
         }
     }

@@ -1,0 +1,70 @@
+import Foundation
+import Logging
+import Testing
+import TollgateCore
+@testable import TollgateServer
+import TollgateStore
+
+/// Admission (all rate limits + budget reserve in one store call) and settle latency.
+@Suite(.serialized) struct LimitsAdmitBenchmark {
+    @Test(.enabled(if: Bench.enabled)) func admitAndSettleLatencyEmbeddedAndRedisOnLoopback() async throws {
+        let policy = try Bench.policy()
+        let memory = try MemoryStore(dataDirectory: nil)
+        try await measure(store: memory, policy: policy, label: "embedded")
+        await memory.shutdown()
+        if TestRedis.enabled {
+            try await TestRedis.withDatabase { url in
+                let redis = RedisStore(configuration: try RedisStoreConfiguration(url: url))
+                try await measure(store: redis, policy: policy, label: "redis loopback")
+                await redis.shutdown()
+            }
+        }
+    }
+
+    private func measure(store: any StateStore, policy: PolicySnapshot, label: String) async throws {
+        let gate = AdmissionGate(store: store, metrics: GatewayMetrics(), defaultMaxTokens: 1024)
+        let logger = GatewayHarness.quietLogger
+        // Team rpm + tpm, key rpm + tpm, team budget (tokens and USD): 4 GCRA rules + 1 budget, one call.
+        let principal = Principal(keyID: "key_bench", team: "t1", rpm: 50_000_000, tpm: 500_000_000)
+        let texts = ["Summarise the attached meeting notes in three bullet points, please."]
+        var admits: [Duration] = []
+        var settles: [Duration] = []
+        for _ in 0..<5_000 {
+            let start = ContinuousClock.now
+            let ticket = try await gate.admit(principal: principal, policy: policy, servedModel: "m", texts: texts, maxTokens: 256, logger: logger)
+            let admitted = ContinuousClock.now
+            await gate.settle(ticket, usage: TokenUsage(promptTokens: 20, completionTokens: 100), logger: logger)
+            settles.append(ContinuousClock.now - admitted)
+            admits.append(admitted - start)
+            #expect(ticket.reservation != nil)
+        }
+        var pings: [Duration] = []
+        for _ in 0..<5_000 {
+            let start = ContinuousClock.now
+            _ = await store.ping()
+            pings.append(ContinuousClock.now - start)
+        }
+        Bench.report("ping through the store (\(label), transport floor)", pings)
+        Bench.report("admit (\(label), 4 limits + 1 budget, sequential)", admits)
+        Bench.report("settle (\(label), sequential)", settles)
+        // Under concurrency (64 in flight), per-call latency as seen by each request.
+        let concurrent = try await withThrowingTaskGroup(of: [Duration].self) { group in
+            for _ in 0..<64 {
+                group.addTask {
+                    var local: [Duration] = []
+                    for _ in 0..<100 {
+                        let start = ContinuousClock.now
+                        let ticket = try await gate.admit(principal: principal, policy: policy, servedModel: "m", texts: texts, maxTokens: 256, logger: logger)
+                        local.append(ContinuousClock.now - start)
+                        await gate.settle(ticket, usage: TokenUsage(promptTokens: 20, completionTokens: 100), logger: logger)
+                    }
+                    return local
+                }
+            }
+            var all: [Duration] = []
+            for try await part in group { all += part }
+            return all
+        }
+        Bench.report("admit (\(label), 64 concurrent)", concurrent)
+    }
+}
