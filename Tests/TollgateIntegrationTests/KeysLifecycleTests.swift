@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TollgateStore
 @testable import TollgateServer
 import TollgateUpstream
 
@@ -43,7 +44,7 @@ import TollgateUpstream
                 #expect(entry["name"] as? String == "ci bot")
                 #expect(entry["key"] == nil && entry["hash"] == nil && entry["secret"] == nil)
                 #expect(!listed.text.contains(secret))
-                #expect(!listed.text.contains(Digest.sha256Hex(secret)))
+                #expect(!listed.text.contains(KeyCrypto.sha256Hex(secret)))
                 let otherTeam = try await gw.admin("GET", "/admin/keys?team=nobody")
                 #expect((otherTeam.json?["data"] as? [Any])?.isEmpty == true)
 
@@ -183,7 +184,7 @@ import TollgateUpstream
             }
             #expect(scanned >= 1, "the gateway wrote no file to scan under \(dataDirectory)")
             let keysFile = String(decoding: try Data(contentsOf: URL(fileURLWithPath: dataDirectory + "/keys.json")), as: UTF8.self)
-            for secret in secrets { #expect(keysFile.contains(Digest.sha256Hex(secret)), "keys.json should hold the hash") }
+            for secret in secrets { #expect(keysFile.contains(KeyCrypto.sha256Hex(secret)), "keys.json should hold the hash") }
         }
     }
 
@@ -219,7 +220,7 @@ import TollgateUpstream
                 #expect(!dump.contains("sk-tg-"))
                 for secret in secrets {
                     #expect(!dump.contains(String(secret.dropFirst(6))), "a key body is stored in Redis")
-                    #expect(dump.contains(Digest.sha256Hex(secret)), "Redis should hold the key's hash")
+                    #expect(dump.contains(KeyCrypto.sha256Hex(secret)), "Redis should hold the key's hash")
                 }
             }
         }
