@@ -64,7 +64,7 @@ struct KeywordIndex: Sendable {
 
     /// Positions where each rule's keywords occur: at word starts (`wordStartsOnly`, for the text view)
     /// or anywhere (for the letters-only compact view).
-    func hits(in bytes: [UInt8], ruleCount: Int, wordStartsOnly: Bool) -> KeywordHits {
+    func hits(in bytes: [UInt8], ruleCount: Int, wordStartsOnly: Bool, within ranges: [Range<Int>]? = nil) -> KeywordHits {
         var hits = KeywordHits(ruleCount: ruleCount)
         Self.symbols.withUnsafeBufferPointer { symbols in
             children.withUnsafeBufferPointer { children in
@@ -72,8 +72,11 @@ struct KeywordIndex: Sendable {
                     terminalRules.withUnsafeBufferPointer { terminalRules in
                         bytes.withUnsafeBufferPointer { buffer in
                             let count = buffer.count
-                            var previousIsWord = false
-                            for position in 0..<count {
+                            for range in ranges ?? [0..<count] {
+                            let lower = max(0, min(range.lowerBound, count))
+                            let upper = max(lower, min(range.upperBound, count))
+                            var previousIsWord = lower > 0 && symbols[Int(buffer[lower - 1])] >= 0
+                            for position in lower..<upper {
                                 let first = Int(symbols[Int(buffer[position])])
                                 let isWord = first >= 0
                                 defer { previousIsWord = isWord }
@@ -93,6 +96,7 @@ struct KeywordIndex: Sendable {
                                     node = Int(children[node * Self.alphabet + symbol])
                                     cursor += 1
                                 }
+                            }
                             }
                         }
                     }
