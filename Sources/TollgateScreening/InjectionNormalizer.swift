@@ -155,23 +155,15 @@ struct InjectionNormalizer {
             }
             return out
         }
-        // NFKC through Foundation is the slowest step; skip it when no scalar can change under it.
-        var needsNFKC = false
-        for scalar in text.unicodeScalars where !NFKCStableRanges.contains(scalar.value) {
-            needsNFKC = true
-            // Full-width Latin letters are a disguise in otherwise Latin text.
-            if scalar.value >= 0xFF21 && scalar.value <= 0xFF5A { disguised = true }
-        }
-        let normalized = needsNFKC ? text.precomposedStringWithCompatibilityMapping : text
         // Per word: does it hold real ASCII letters, and look-alikes folded to Latin?
         var wordHasASCII = false
         var wordHasLookalike = false
         var invisibleAfterLetter = false
-        for scalar in normalized.unicodeScalars {
+        func consume(_ scalar: Unicode.Scalar) {
             let value = scalar.value
             if UnicodeFolding.isInvisible(value) {
                 if let last = out.last, !lastWasSpace, UnicodeFolding.isASCIILetter(last) { invisibleAfterLetter = true }
-                continue
+                return
             }
             if UnicodeFolding.isWhitespace(value) {
                 if !lastWasSpace { out.append(0x20) }
@@ -179,7 +171,7 @@ struct InjectionNormalizer {
                 wordHasASCII = false
                 wordHasLookalike = false
                 invisibleAfterLetter = false
-                continue
+                return
             }
             lastWasSpace = false
             if value < 0x80 {
@@ -204,6 +196,26 @@ struct InjectionNormalizer {
             } else {
                 invisibleAfterLetter = false
                 out.append(contentsOf: scalar.utf8)
+            }
+        }
+        // NFKC through Foundation is the slowest step: run it per line, only on lines with a scalar it can
+        // change (a newline never composes with its neighbours, so line-wise NFKC equals whole-text NFKC).
+        var first = true
+        for line in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false) {
+            if !first { consume("\n") }
+            first = false
+            var needsNFKC = false
+            for scalar in line where !NFKCStableRanges.contains(scalar.value) {
+                needsNFKC = true
+                // Full-width Latin letters are a disguise in otherwise Latin text.
+                if scalar.value >= 0xFF21 && scalar.value <= 0xFF5A { disguised = true }
+            }
+            if needsNFKC {
+                for scalar in String(line).precomposedStringWithCompatibilityMapping.unicodeScalars {
+                    consume(scalar)
+                }
+            } else {
+                for scalar in line { consume(scalar) }
             }
         }
         return out
@@ -325,17 +337,28 @@ struct InjectionNormalizer {
     static func joinSplitWords(_ text: [UInt8], changes: inout [Int]) -> [UInt8]? {
         let count = text.count
         guard count >= 3 else { return nil }
-        var out: [UInt8]?
-        var index = 0
+        // Find the first separator before copying anything: most text has none worth a copy.
+        var index = 1
+        while index + 1 < count {
+            let byte = text[index]
+            if byte == 0x2D || byte == 0x5F || byte == 0x2E, UnicodeFolding.isASCIILetter(text[index - 1]),
+                UnicodeFolding.isASCIILetter(text[index + 1])
+            {
+                break
+            }
+            index += 1
+        }
+        guard index + 1 < count else { return nil }
+        var out = Array(text[0..<index])
+        out.reserveCapacity(count)
         while index < count {
             let byte = text[index]
             if byte == 0x2D || byte == 0x5F || byte == 0x2E, index > 0, index + 1 < count,
                 UnicodeFolding.isASCIILetter(text[index - 1]), UnicodeFolding.isASCIILetter(text[index + 1])
             {
-                if out == nil { out = Array(text[0..<index]) }
-                changes.append(out?.count ?? index)
+                changes.append(out.count)
             } else {
-                out?.append(byte)
+                out.append(byte)
             }
             index += 1
         }
