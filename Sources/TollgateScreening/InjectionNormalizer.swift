@@ -200,23 +200,52 @@ struct InjectionNormalizer {
         }
         // NFKC through Foundation is the slowest step: run it per line, only on lines with a scalar it can
         // change (a newline never composes with its neighbours, so line-wise NFKC equals whole-text NFKC).
-        var first = true
-        for line in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false) {
-            if !first { consume("\n") }
-            first = false
+        // Works on the UTF-8 bytes (a Swift string is valid UTF-8): decoding by hand avoids String index
+        // validation per scalar.
+        let bytes = Array(text.utf8)
+        let count = bytes.count
+        func decode(_ index: Int) -> (value: UInt32, length: Int) {
+            let lead = UInt32(bytes[index])
+            if lead < 0x80 { return (lead, 1) }
+            if lead < 0xE0, index + 1 < count { return ((lead & 0x1F) << 6 | UInt32(bytes[index + 1] & 0x3F), 2) }
+            if lead < 0xF0, index + 2 < count {
+                return ((lead & 0x0F) << 12 | UInt32(bytes[index + 1] & 0x3F) << 6 | UInt32(bytes[index + 2] & 0x3F), 3)
+            }
+            if index + 3 < count {
+                let value = (lead & 0x07) << 18 | UInt32(bytes[index + 1] & 0x3F) << 12
+                    | UInt32(bytes[index + 2] & 0x3F) << 6 | UInt32(bytes[index + 3] & 0x3F)
+                return (value, 4)
+            }
+            return (0xFFFD, count - index)
+        }
+        var lineStart = 0
+        while lineStart <= count {
+            var lineEnd = lineStart
+            while lineEnd < count, bytes[lineEnd] != 0x0A { lineEnd += 1 }
             var needsNFKC = false
-            for scalar in line where !NFKCStableRanges.contains(scalar.value) {
-                needsNFKC = true
-                // Full-width Latin letters are a disguise in otherwise Latin text.
-                if scalar.value >= 0xFF21 && scalar.value <= 0xFF5A { disguised = true }
+            var index = lineStart
+            while index < lineEnd {
+                let (value, length) = decode(index)
+                if !NFKCStableRanges.contains(value) {
+                    needsNFKC = true
+                    // Full-width Latin letters are a disguise in otherwise Latin text.
+                    if value >= 0xFF21 && value <= 0xFF5A { disguised = true }
+                }
+                index += length
             }
             if needsNFKC {
-                for scalar in String(line).precomposedStringWithCompatibilityMapping.unicodeScalars {
-                    consume(scalar)
-                }
+                let line = String(decoding: bytes[lineStart..<lineEnd], as: UTF8.self)
+                for scalar in line.precomposedStringWithCompatibilityMapping.unicodeScalars { consume(scalar) }
             } else {
-                for scalar in line { consume(scalar) }
+                index = lineStart
+                while index < lineEnd {
+                    let (value, length) = decode(index)
+                    consume(Unicode.Scalar(value) ?? "\u{FFFD}")
+                    index += length
+                }
             }
+            if lineEnd < count { consume("\n") }
+            lineStart = lineEnd + 1
         }
         return out
     }
