@@ -73,9 +73,11 @@ struct InjectionNormalizer {
         if let deleeted {
             result.append(derived(deleeted, changes, plain: plain))
             // `1` reads as `i` or `l` ("1ns7ruc7ion$", "r3p1y"); the second reading is its own view.
-            var ones: [Int] = []
-            if let ells = Self.foldLeetspeak(folded, one: UInt8(ascii: "l"), changes: &ones), ells != deleeted {
-                result.append(derived(ells, ones.filter { folded[$0] == UInt8(ascii: "1") }, plain: plain))
+            let ones = changes.filter { folded[$0] == UInt8(ascii: "1") }
+            if !ones.isEmpty {
+                var ells = deleeted
+                for position in ones { ells[position] = UInt8(ascii: "l") }
+                result.append(derived(ells, ones, plain: plain))
             }
         }
         let base = deleeted ?? folded
