@@ -90,7 +90,8 @@ struct InjectionNormalizer {
         // Splits and spacing vanish in the letters-only view anyway; leetspeak needs its own compact view.
         result.append(
             InjectionView(
-                kind: .compact, bytes: Self.compact(folded), obfuscated: !plain, source: plain ? separated ?? folded : nil))
+                kind: .compact, bytes: Self.compact(folded), obfuscated: !plain,
+                source: plain ? Self.withSplitEvidence(separated ?? folded) : nil))
         if let deleeted {
             changes.removeAll(keepingCapacity: true)
             let letters = Self.compact(deleeted, changedFrom: folded, changes: &changes)
@@ -443,6 +444,37 @@ struct InjectionNormalizer {
             }
         }
         return out
+    }
+
+    /// `text` when somewhere in it letters are split the way `isSplit` recognises, else nil: most plain
+    /// text has no split at all, and then no letters-only match in it can count as disguised.
+    static func withSplitEvidence(_ text: [UInt8]) -> [UInt8]? {
+        let count = text.count
+        guard count >= 3 else { return nil }
+        for index in 1..<(count - 1) {
+            let byte = text[index]
+            switch byte {
+            case UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "*"), UInt8(ascii: "/"),
+                UInt8(ascii: "|"), UInt8(ascii: "~"), UInt8(ascii: "^"), UInt8(ascii: "+"), UInt8(ascii: "="),
+                UInt8(ascii: "`"):
+                if isLetterByte(text[index - 1]), isLetterByte(text[index + 1]) { return text }
+            case 0x20:
+                // "x y": a single letter, a space, a single letter.
+                if isLetterByte(text[index - 1]), isLetterByte(text[index + 1]),
+                    index < 2 || !isLetterByte(text[index - 2]),
+                    index + 2 >= count || !isLetterByte(text[index + 2])
+                {
+                    return text
+                }
+            default:
+                continue
+            }
+        }
+        return nil
+    }
+
+    private static func isLetterByte(_ byte: UInt8) -> Bool {
+        byte >= 0x80 || UnicodeFolding.isASCIILetter(byte)
     }
 
     /// Whether the letters `compact[range]` were split in `source` (the text the compact view was built
