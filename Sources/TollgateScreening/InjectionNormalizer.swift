@@ -114,11 +114,13 @@ struct InjectionNormalizer {
             changes: changes)
     }
 
-    /// Merged ranges around changed positions, wide enough for any keyword-gated match through them.
+    /// Merged ranges around changed positions: a match through a rewrite is searched when its keyword
+    /// lies at most 200 bytes before or 96 after it. Trigger phrases are far shorter; the narrow ranges
+    /// keep derived views cheap on long text, where rewrites (e-mail `@`, `3rd`, `e.g.`) are everywhere.
     static func ranges(around changes: [Int], count: Int) -> [Range<Int>] {
         var result: [Range<Int>] = []
-        let before = KeywordIndex.windowAfter + 16
-        let after = KeywordIndex.windowBefore + 16
+        let before = 200
+        let after = 96
         for change in changes {
             let lower = max(0, change - before)
             let upper = min(count, change + after)
