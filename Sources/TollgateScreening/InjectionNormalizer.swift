@@ -5,6 +5,33 @@ struct InjectionView {
     enum Kind { case text, compact }
     let kind: Kind
     let bytes: [UInt8]
+    /// True when the view only exists because the message was obfuscated (leetspeak, spaced or split
+    /// letters, mixed-script homoglyphs, full-width letters, invisible characters inside words, encoded
+    /// segments). A trigger phrase that only appears after undoing obfuscation is stronger evidence than
+    /// the same phrase in plain text: benign writers do not disguise "ignore previous instructions".
+    let obfuscated: Bool
+    /// For a compact view of undisguised text: the text it was compacted from, so a match can be checked
+    /// for split words (`ign-ore`, `i g n o r e`) inside it (see `InjectionNormalizer.isSplit`).
+    var source: [UInt8]? = nil
+    /// For a view derived from another by local rewrites (leetspeak, joined letters): the byte ranges
+    /// around the rewritten places, sorted and disjoint. A match elsewhere is also a match of the view it
+    /// was derived from, which was already searched, so only these ranges are searched. nil: everything.
+    var dirty: [Range<Int>]? = nil
+    /// The rewritten positions themselves (ascending), for derived views: a match that covers none of
+    /// them reads the same in the undisguised text, so it is not evidence of disguise.
+    var changes: [Int] = []
+
+    /// Whether `start..<end` covers a rewritten position (always true for views without `changes`).
+    func coversChange(_ start: Int, _ end: Int) -> Bool {
+        guard dirty != nil else { return true }
+        var low = 0
+        var high = changes.count
+        while low < high {
+            let middle = (low + high) / 2
+            if changes[middle] < start { low = middle + 1 } else { high = middle }
+        }
+        return low < changes.count && changes[low] < end
+    }
 }
 
 /// Rewrites a message into the views injection rules match, so trivial obfuscation does not evade them:
@@ -28,14 +55,48 @@ struct InjectionNormalizer {
     }
 
     private func appendViews(of text: String, depth: Int, budget: inout Int, into result: inout [InjectionView]) {
-        let folded = Self.fold(text)
-        result.append(InjectionView(kind: .text, bytes: folded))
-        let deleeted = Self.foldLeetspeak(folded)
-        if let deleeted { result.append(InjectionView(kind: .text, bytes: deleeted)) }
+        var disguised = false
+        let folded = Self.fold(text, disguised: &disguised)
+        // Decoded segments are obfuscated by construction.
+        let plain = depth == 0 && !disguised
+        result.append(InjectionView(kind: .text, bytes: folded, obfuscated: !plain))
+        var changes: [Int] = []
+        // `-`, `_`, `.` between letters read as spaces: `system_prompt` is two words, not a disguise. A
+        // phrase readable this way is plain; only one that needs the separator removed is split.
+        let separated = Self.separatorsAsSpaces(folded, changes: &changes)
+        if let separated {
+            let dirty = plain ? Self.ranges(around: changes, count: separated.count) : nil
+            result.append(InjectionView(kind: .text, bytes: separated, obfuscated: !plain, dirty: dirty, changes: changes))
+        }
+        changes.removeAll(keepingCapacity: true)
+        let deleeted = Self.foldLeetspeak(folded, one: UInt8(ascii: "i"), changes: &changes)
+        if let deleeted {
+            result.append(derived(deleeted, changes, plain: plain))
+            // `1` reads as `i` or `l` ("1ns7ruc7ion$", "r3p1y"); the second reading is its own view.
+            let ones = changes.filter { folded[$0] == UInt8(ascii: "1") }
+            if !ones.isEmpty {
+                var ells = deleeted
+                for position in ones { ells[position] = UInt8(ascii: "l") }
+                result.append(derived(ells, ones, plain: plain))
+            }
+        }
         let base = deleeted ?? folded
-        if let joined = Self.joinSpacedLetters(base) { result.append(InjectionView(kind: .text, bytes: joined)) }
-        if let rejoined = Self.joinSplitWords(base) { result.append(InjectionView(kind: .text, bytes: rejoined)) }
-        result.append(InjectionView(kind: .compact, bytes: Self.compact(base)))
+        changes.removeAll(keepingCapacity: true)
+        let joined = Self.joinSpacedLetters(base, changes: &changes)
+        if let joined { result.append(derived(joined, changes, plain: plain)) }
+        changes.removeAll(keepingCapacity: true)
+        let rejoined = Self.joinSplitWords(joined ?? base, changes: &changes)
+        if let rejoined { result.append(derived(rejoined, changes, plain: plain)) }
+        // Splits and spacing vanish in the letters-only view anyway; leetspeak needs its own compact view.
+        result.append(
+            InjectionView(
+                kind: .compact, bytes: Self.compact(folded), obfuscated: !plain,
+                source: plain ? Self.withSplitEvidence(separated ?? folded) : nil))
+        if let deleeted {
+            changes.removeAll(keepingCapacity: true)
+            let letters = Self.compact(deleeted, changedFrom: folded, changes: &changes)
+            result.append(derived(letters, changes, plain: plain, kind: .compact))
+        }
 
         guard depth < maxDecodeDepth, budget > 0 else { return }
         for decoded in decodedSegments(of: folded, original: text, budget: &budget) {
@@ -43,10 +104,47 @@ struct InjectionNormalizer {
         }
     }
 
+    /// A view derived by local rewrites. Of disguised text, every part is disguised, so it is searched whole.
+    private func derived(
+        _ bytes: [UInt8], _ changes: [Int], plain: Bool, kind: InjectionView.Kind = .text
+    ) -> InjectionView {
+        guard plain else { return InjectionView(kind: kind, bytes: bytes, obfuscated: true) }
+        return InjectionView(
+            kind: kind, bytes: bytes, obfuscated: true, dirty: Self.ranges(around: changes, count: bytes.count),
+            changes: changes)
+    }
+
+    /// Merged ranges around changed positions: a match through a rewrite is searched when its keyword
+    /// lies at most 200 bytes before or 96 after it. Trigger phrases are far shorter; the narrow ranges
+    /// keep derived views cheap on long text, where rewrites (e-mail `@`, `3rd`, `e.g.`) are everywhere.
+    static func ranges(around changes: [Int], count: Int) -> [Range<Int>] {
+        var result: [Range<Int>] = []
+        let before = 200
+        let after = 96
+        for change in changes {
+            let lower = max(0, change - before)
+            let upper = min(count, change + after)
+            guard lower < upper else { continue }
+            if let last = result.last, last.upperBound >= lower {
+                result[result.count - 1] = last.lowerBound..<max(last.upperBound, upper)
+            } else {
+                result.append(lower..<upper)
+            }
+        }
+        return result
+    }
+
     // MARK: folding
 
     /// NFKC, invisible characters dropped, homoglyphs folded to Latin, whitespace runs collapsed to one space.
     static func fold(_ text: String) -> [UInt8] {
+        var disguised = false
+        return fold(text, disguised: &disguised)
+    }
+
+    /// `fold`, also reporting whether the text was disguised: a Latin word with Cyrillic/Greek look-alikes
+    /// mixed in, full-width Latin letters, or an invisible character between two letters.
+    static func fold(_ text: String, disguised: inout Bool) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
         var lastWasSpace = true
@@ -62,32 +160,110 @@ struct InjectionNormalizer {
             }
             return out
         }
-        // NFKC through Foundation is the slowest step; skip it when no scalar can change under it.
-        let needsNFKC = text.unicodeScalars.contains { !NFKCStableRanges.contains($0.value) }
-        let normalized = needsNFKC ? text.precomposedStringWithCompatibilityMapping : text
-        for scalar in normalized.unicodeScalars {
+        // Per word: does it hold real ASCII letters, and look-alikes folded to Latin?
+        var wordHasASCII = false
+        var wordHasLookalike = false
+        var invisibleAfterLetter = false
+        func consume(_ scalar: Unicode.Scalar) {
             let value = scalar.value
-            if UnicodeFolding.isInvisible(value) { continue }
+            if UnicodeFolding.isInvisible(value) {
+                if let last = out.last, !lastWasSpace, UnicodeFolding.isASCIILetter(last) { invisibleAfterLetter = true }
+                return
+            }
             if UnicodeFolding.isWhitespace(value) {
                 if !lastWasSpace { out.append(0x20) }
                 lastWasSpace = true
-                continue
+                wordHasASCII = false
+                wordHasLookalike = false
+                invisibleAfterLetter = false
+                return
             }
             lastWasSpace = false
             if value < 0x80 {
-                out.append(UInt8(value))
+                let byte = UInt8(value)
+                if UnicodeFolding.isASCIILetter(byte) {
+                    wordHasASCII = true
+                    if invisibleAfterLetter { disguised = true }
+                    if wordHasLookalike { disguised = true }
+                } else if byte < 0x30 || byte > 0x39 {
+                    // Punctuation ends a word: "α-helix" mixes scripts across words, not within one.
+                    wordHasASCII = false
+                    wordHasLookalike = false
+                }
+                invisibleAfterLetter = false
+                out.append(byte)
             } else if let latin = UnicodeFolding.latinLookalike(value) {
+                wordHasLookalike = true
+                if wordHasASCII { disguised = true }
+                if invisibleAfterLetter { disguised = true }
+                invisibleAfterLetter = false
                 out.append(latin)
             } else {
+                invisibleAfterLetter = false
                 out.append(contentsOf: scalar.utf8)
             }
+        }
+        // NFKC through Foundation is the slowest step: run it per line, only on lines with a scalar it can
+        // change (a newline never composes with its neighbours, so line-wise NFKC equals whole-text NFKC).
+        // Works on the UTF-8 bytes (a Swift string is valid UTF-8): decoding by hand avoids String index
+        // validation per scalar.
+        let bytes = Array(text.utf8)
+        let count = bytes.count
+        func decode(_ index: Int) -> (value: UInt32, length: Int) {
+            let lead = UInt32(bytes[index])
+            if lead < 0x80 { return (lead, 1) }
+            if lead < 0xE0, index + 1 < count { return ((lead & 0x1F) << 6 | UInt32(bytes[index + 1] & 0x3F), 2) }
+            if lead < 0xF0, index + 2 < count {
+                return ((lead & 0x0F) << 12 | UInt32(bytes[index + 1] & 0x3F) << 6 | UInt32(bytes[index + 2] & 0x3F), 3)
+            }
+            if index + 3 < count {
+                let value = (lead & 0x07) << 18 | UInt32(bytes[index + 1] & 0x3F) << 12
+                    | UInt32(bytes[index + 2] & 0x3F) << 6 | UInt32(bytes[index + 3] & 0x3F)
+                return (value, 4)
+            }
+            return (0xFFFD, count - index)
+        }
+        var lineStart = 0
+        while lineStart <= count {
+            var lineEnd = lineStart
+            while lineEnd < count, bytes[lineEnd] != 0x0A { lineEnd += 1 }
+            var needsNFKC = false
+            var index = lineStart
+            while index < lineEnd {
+                let (value, length) = decode(index)
+                if !NFKCStableRanges.contains(value) {
+                    needsNFKC = true
+                    // Full-width Latin letters are a disguise in otherwise Latin text.
+                    if value >= 0xFF21 && value <= 0xFF5A { disguised = true }
+                }
+                index += length
+            }
+            if needsNFKC {
+                let line = String(decoding: bytes[lineStart..<lineEnd], as: UTF8.self)
+                for scalar in line.precomposedStringWithCompatibilityMapping.unicodeScalars { consume(scalar) }
+            } else {
+                index = lineStart
+                while index < lineEnd {
+                    let (value, length) = decode(index)
+                    consume(Unicode.Scalar(value) ?? "\u{FFFD}")
+                    index += length
+                }
+            }
+            if lineEnd < count { consume("\n") }
+            lineStart = lineEnd + 1
         }
         return out
     }
 
     /// Folds digits and symbols to letters inside words that already contain letters (`pr3v10u$`), leaving
     /// plain numbers alone. Returns nil when nothing changed, so the caller can skip a duplicate view.
-    static func foldLeetspeak(_ text: [UInt8]) -> [UInt8]? {
+    static func foldLeetspeak(_ text: [UInt8], one: UInt8 = UInt8(ascii: "i")) -> [UInt8]? {
+        var changes: [Int] = []
+        return foldLeetspeak(text, one: one, changes: &changes)
+    }
+
+    /// `foldLeetspeak`, appending the positions it changed (ascending) to `changes`.
+    static func foldLeetspeak(_ text: [UInt8], one: UInt8, changes: inout [Int]) -> [UInt8]? {
         var out = text
         var changed = false
         var index = 0
@@ -109,7 +285,8 @@ struct InjectionNormalizer {
                     // A trailing "!" or "|" is punctuation, not a letter.
                     let isTrailingMark = position == end - 1 && (text[position] == 0x21 || text[position] == 0x7C)
                     if !isTrailingMark, let letter = UnicodeFolding.leetLetter(text[position]) {
-                        out[position] = letter
+                        out[position] = text[position] == UInt8(ascii: "1") ? one : letter
+                        changes.append(position)
                         changed = true
                     }
                 }
@@ -125,6 +302,12 @@ struct InjectionNormalizer {
 
     /// Joins runs of three or more single letters separated by single spaces (`i g n o r e` -> `ignore`).
     static func joinSpacedLetters(_ text: [UInt8]) -> [UInt8]? {
+        var changes: [Int] = []
+        return joinSpacedLetters(text, changes: &changes)
+    }
+
+    /// `joinSpacedLetters`, appending the output positions of the joined runs to `changes`.
+    static func joinSpacedLetters(_ text: [UInt8], changes: inout [Int]) -> [UInt8]? {
         // Cheap check first: a run needs three letters, each alone, separated by single spaces.
         var candidate = false
         var probe = 0
@@ -162,6 +345,7 @@ struct InjectionNormalizer {
                 if letters >= 3 {
                     var position = index
                     while position <= end {
+                        changes.append(out.count)
                         out.append(text[position])
                         position += 2
                     }
@@ -179,20 +363,73 @@ struct InjectionNormalizer {
     /// Removes a single `-`, `_` or `.` between two letters (`ign-ore prev.ious` -> `ignore previous`).
     /// Returns nil when nothing changed.
     static func joinSplitWords(_ text: [UInt8]) -> [UInt8]? {
+        var changes: [Int] = []
+        return joinSplitWords(text, changes: &changes)
+    }
+
+    /// `joinSplitWords`, appending the output positions where a separator was removed to `changes`.
+    static func joinSplitWords(_ text: [UInt8], changes: inout [Int]) -> [UInt8]? {
         let count = text.count
         guard count >= 3 else { return nil }
-        var out: [UInt8]?
-        var index = 0
+        // Find the first separator before copying anything: most text has none worth a copy.
+        var index = 1
+        while index + 1 < count {
+            let byte = text[index]
+            if byte == 0x2D || byte == 0x5F || byte == 0x2E, UnicodeFolding.isASCIILetter(text[index - 1]),
+                UnicodeFolding.isASCIILetter(text[index + 1])
+            {
+                break
+            }
+            index += 1
+        }
+        guard index + 1 < count else { return nil }
+        var out = Array(text[0..<index])
+        out.reserveCapacity(count)
         while index < count {
             let byte = text[index]
             if byte == 0x2D || byte == 0x5F || byte == 0x2E, index > 0, index + 1 < count,
                 UnicodeFolding.isASCIILetter(text[index - 1]), UnicodeFolding.isASCIILetter(text[index + 1])
             {
-                if out == nil { out = Array(text[0..<index]) }
+                changes.append(out.count)
             } else {
-                out?.append(byte)
+                out.append(byte)
             }
             index += 1
+        }
+        return out
+    }
+
+    /// `compact(text)` where `text` is `original` with some bytes rewritten in place (same length),
+    /// appending the output positions of rewritten letters to `changes`.
+    static func compact(_ text: [UInt8], changedFrom original: [UInt8], changes: inout [Int]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.count)
+        for (position, byte) in text.enumerated() {
+            if byte >= 0x80 {
+                out.append(byte)
+            } else if UnicodeFolding.isASCIILetter(byte) {
+                if position < original.count, original[position] != byte { changes.append(out.count) }
+                out.append(byte | 0x20)
+            }
+        }
+        return out
+    }
+
+    /// The text with each single `-`, `_` or `.` between two letters replaced by a space (same length),
+    /// appending the replaced positions to `changes`; nil when there is none.
+    static func separatorsAsSpaces(_ text: [UInt8], changes: inout [Int]) -> [UInt8]? {
+        let count = text.count
+        guard count >= 3 else { return nil }
+        var out: [UInt8]?
+        for index in 1..<(count - 1) {
+            let byte = text[index]
+            if byte == 0x2D || byte == 0x5F || byte == 0x2E, UnicodeFolding.isASCIILetter(text[index - 1]),
+                UnicodeFolding.isASCIILetter(text[index + 1])
+            {
+                if out == nil { out = text }
+                out?[index] = 0x20
+                changes.append(index)
+            }
         }
         return out
     }
@@ -209,6 +446,82 @@ struct InjectionNormalizer {
             }
         }
         return out
+    }
+
+    /// `text` when somewhere in it letters are split the way `isSplit` recognises, else nil: most plain
+    /// text has no split at all, and then no letters-only match in it can count as disguised.
+    static func withSplitEvidence(_ text: [UInt8]) -> [UInt8]? {
+        let count = text.count
+        guard count >= 3 else { return nil }
+        for index in 1..<(count - 1) {
+            let byte = text[index]
+            switch byte {
+            case UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "*"), UInt8(ascii: "/"),
+                UInt8(ascii: "|"), UInt8(ascii: "~"), UInt8(ascii: "^"), UInt8(ascii: "+"), UInt8(ascii: "="),
+                UInt8(ascii: "`"):
+                if isLetterByte(text[index - 1]), isLetterByte(text[index + 1]) { return text }
+            case 0x20:
+                // "x y": a single letter, a space, a single letter.
+                if isLetterByte(text[index - 1]), isLetterByte(text[index + 1]),
+                    index < 2 || !isLetterByte(text[index - 2]),
+                    index + 2 >= count || !isLetterByte(text[index + 2])
+                {
+                    return text
+                }
+            default:
+                continue
+            }
+        }
+        return nil
+    }
+
+    private static func isLetterByte(_ byte: UInt8) -> Bool {
+        byte >= 0x80 || UnicodeFolding.isASCIILetter(byte)
+    }
+
+    /// Whether the letters `compact[range]` were split in `source` (the text the compact view was built
+    /// from): punctuation between two letters (`ign-ore`, `in_struc.tions`) or two single letters in a row
+    /// (`i g n o r e`). Only called after a match, so the linear walk is rare.
+    static func isSplit(_ range: Range<Int>, compact: [UInt8], source: [UInt8]) -> Bool {
+        var letters = 0
+        var index = 0
+        // Find the source position of compact byte `range.lowerBound`.
+        while index < source.count, letters < range.lowerBound {
+            if source[index] >= 0x80 || UnicodeFolding.isASCIILetter(source[index]) { letters += 1 }
+            index += 1
+        }
+        var previousWordLength = -1
+        var wordLength = 0
+        var lastWasLetter = false
+        var pendingPunctuation = false
+        while index < source.count, letters < range.upperBound {
+            let byte = source[index]
+            index += 1
+            if byte >= 0x80 || UnicodeFolding.isASCIILetter(byte) {
+                if pendingPunctuation { return true }
+                letters += 1
+                wordLength += 1
+                lastWasLetter = true
+                continue
+            }
+            if byte == 0x20 {
+                if wordLength == 1 && previousWordLength == 1 { return true }
+                if wordLength > 0 { previousWordLength = wordLength }
+                wordLength = 0
+                pendingPunctuation = false
+            } else {
+                switch byte {
+                case UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "*"), UInt8(ascii: "/"),
+                    UInt8(ascii: "|"), UInt8(ascii: "~"), UInt8(ascii: "^"), UInt8(ascii: "+"), UInt8(ascii: "="),
+                    UInt8(ascii: "`"):
+                    pendingPunctuation = lastWasLetter
+                default:
+                    pendingPunctuation = false
+                }
+            }
+            lastWasLetter = false
+        }
+        return wordLength == 1 && previousWordLength == 1
     }
 
     // MARK: decoding

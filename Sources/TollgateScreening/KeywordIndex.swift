@@ -17,6 +17,10 @@ struct KeywordIndex: Sendable {
     /// `terminals` flattened: the rules ending at node n are `terminalRules[terminalStart[n]..<terminalStart[n + 1]]`.
     private var terminalStart: [Int32] = []
     private var terminalRules: [Int32] = []
+    /// Whether any keyword starts with symbol pair (a, b) at `a * (alphabet + 1) + b`, `b == alphabet`
+    /// standing for "the word ends here": most positions of the letters-only view are rejected by this
+    /// one lookup instead of a trie walk.
+    private var startsWithPair: [Bool] = []
 
     init(keywordsByRule: [[String]]) {
         children = [Int32](repeating: -1, count: Self.alphabet)
@@ -35,6 +39,18 @@ struct KeywordIndex: Sendable {
                     node = Int(children[slot])
                 }
                 if node != 0, !terminals[node].contains(Int32(rule)) { terminals[node].append(Int32(rule)) }
+            }
+        }
+        startsWithPair = [Bool](repeating: false, count: Self.alphabet * (Self.alphabet + 1))
+        for keywords in keywordsByRule {
+            for keyword in keywords {
+                let symbols = keyword.utf8.prefix(2).map { Self.symbol($0) }
+                guard let first = symbols.first ?? nil else { continue }
+                if symbols.count == 2, let second = symbols[1] {
+                    startsWithPair[first * (Self.alphabet + 1) + second] = true
+                } else {
+                    for second in 0...Self.alphabet { startsWithPair[first * (Self.alphabet + 1) + second] = true }
+                }
             }
         }
         for rules in terminals {
@@ -64,20 +80,28 @@ struct KeywordIndex: Sendable {
 
     /// Positions where each rule's keywords occur: at word starts (`wordStartsOnly`, for the text view)
     /// or anywhere (for the letters-only compact view).
-    func hits(in bytes: [UInt8], ruleCount: Int, wordStartsOnly: Bool) -> KeywordHits {
+    func hits(in bytes: [UInt8], ruleCount: Int, wordStartsOnly: Bool, within ranges: [Range<Int>]? = nil) -> KeywordHits {
         var hits = KeywordHits(ruleCount: ruleCount)
         Self.symbols.withUnsafeBufferPointer { symbols in
             children.withUnsafeBufferPointer { children in
                 terminalStart.withUnsafeBufferPointer { terminalStart in
                     terminalRules.withUnsafeBufferPointer { terminalRules in
+                        startsWithPair.withUnsafeBufferPointer { pairs in
                         bytes.withUnsafeBufferPointer { buffer in
                             let count = buffer.count
-                            var previousIsWord = false
-                            for position in 0..<count {
+                            for range in ranges ?? [0..<count] {
+                            let lower = max(0, min(range.lowerBound, count))
+                            let upper = max(lower, min(range.upperBound, count))
+                            var previousIsWord = lower > 0 && symbols[Int(buffer[lower - 1])] >= 0
+                            for position in lower..<upper {
                                 let first = Int(symbols[Int(buffer[position])])
                                 let isWord = first >= 0
                                 defer { previousIsWord = isWord }
                                 guard isWord, !(wordStartsOnly && previousIsWord) else { continue }
+                                let next = position + 1 < count ? Int(symbols[Int(buffer[position + 1])]) : -1
+                                guard pairs[first * (Self.alphabet + 1) + (next < 0 ? Self.alphabet : next)] else {
+                                    continue
+                                }
                                 var node = Int(children[first])
                                 var cursor = position + 1
                                 while node > 0 {
@@ -94,6 +118,8 @@ struct KeywordIndex: Sendable {
                                     cursor += 1
                                 }
                             }
+                            }
+                        }
                         }
                     }
                 }

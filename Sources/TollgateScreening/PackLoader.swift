@@ -6,7 +6,7 @@ import Yams
 ///
 /// Pack format (both kinds): a mapping with `version: 1` and `rules:`, a list of mappings with
 /// `id`, `pattern` and `description`; injection rules add `category`, `weight` and optional `view`
-/// (`text` | `compact`), `keywords` and `anchored`; PII rules add `type`, optional `validator`, `group`, `caseless`, `min_digits` and `near`.
+/// (`text` | `compact`), `keywords`, `anchored` and `obfuscated_only`; PII rules add `type`, optional `validator`, `group`, `caseless`, `min_digits` and `near`.
 struct PackLoader {
     private(set) var errors: [PackError] = []
 
@@ -31,12 +31,13 @@ struct PackLoader {
                     anchoredPattern = try? CompiledPattern(source, caseless: true, anchored: true)
                 }
             }
+            let obfuscatedOnly = fields.bool("obfuscated_only") ?? false
             errors += fields.errors
             guard let id, let pattern, let view else { continue }
             result.append(
                 InjectionRule(
                     id: id, category: category, weight: weight, view: view, summary: summary, pattern: pattern,
-                    keywords: keywords, anchoredPattern: anchoredPattern))
+                    keywords: keywords, anchoredPattern: anchoredPattern, obfuscatedOnly: obfuscatedOnly))
         }
         return result
     }

@@ -7,6 +7,8 @@ public final class ScreeningEngine: Sendable {
     let piiRules: [PIIRule]
     /// Score at or above which a message counts as an injection.
     public let injectionThreshold: Double
+    /// Multiplier for the weight of a rule that matched only an obfuscated view (see `InjectionView`).
+    let obfuscationFactor = 1.75
     private let normalizer = InjectionNormalizer()
     let scratchPool: ScratchPool
     /// Separate tries for the two views, so the letters-only view is not walked for text-rule keywords.
@@ -63,17 +65,24 @@ public final class ScreeningEngine: Sendable {
     public func scanInjection(_ text: String) -> InjectionVerdict {
         let views = normalizer.views(of: text)
         var matched = [Bool](repeating: false, count: injectionRules.count)
+        var matchedPlain = [Bool](repeating: false, count: injectionRules.count)
         var hitLimit = false
         let completed = scratchPool.withScratch { scratch in
             for view in views {
                 let kind: InjectionRule.View = view.kind == .text ? .text : .compact
                 let index = kind == .text ? textKeywords : compactKeywords
+                if let dirty = view.dirty, dirty.isEmpty { continue }
                 let hits = index.hits(
-                    in: view.bytes, ruleCount: injectionRules.count, wordStartsOnly: kind == .text)
+                    in: view.bytes, ruleCount: injectionRules.count, wordStartsOnly: kind == .text, within: view.dirty)
                 view.bytes.withUnsafeBufferPointer { buffer in
-                    for (index, rule) in injectionRules.enumerated() where !matched[index] && rule.view == kind {
+                    for (index, rule) in injectionRules.enumerated()
+                    where !matchedPlain[index] && (!matched[index] || !view.obfuscated) && rule.view == kind
+                        && (view.obfuscated || !rule.obfuscatedOnly || view.source != nil)
+                    {
                         let outcome: SearchOutcome
-                        if rule.keywords.isEmpty {
+                        if rule.keywords.isEmpty, let dirty = view.dirty {
+                            outcome = Self.searchRanges(rule.pattern, buffer, dirty, scratch: scratch)
+                        } else if rule.keywords.isEmpty {
                             outcome = rule.pattern.search(buffer, from: 0, scratch: scratch)
                         } else if hits.counts[index] == 0 {
                             continue
@@ -83,7 +92,18 @@ public final class ScreeningEngine: Sendable {
                             outcome = Self.searchWindows(
                                 rule.pattern, buffer, around: hits.positions(of: index), scratch: scratch)
                         }
-                        if case .match = outcome { matched[index] = true }
+                        if case .match(let start, let end) = outcome {
+                            // In a letters-only view of plain text, a match whose letters were split
+                            // apart in the message counts as disguised.
+                            var disguised = view.obfuscated && view.coversChange(start, end)
+                            if !disguised, let source = view.source {
+                                disguised = InjectionNormalizer.isSplit(start..<end, compact: view.bytes, source: source)
+                            }
+                            if disguised || !rule.obfuscatedOnly {
+                                matched[index] = true
+                                if !disguised { matchedPlain[index] = true }
+                            }
+                        }
                         if outcome == .limitExceeded { hitLimit = true }
                     }
                 }
@@ -94,7 +114,8 @@ public final class ScreeningEngine: Sendable {
         var score = 0.0
         var ids: [String] = []
         for (index, rule) in injectionRules.enumerated() where matched[index] {
-            score += rule.weight
+            // A phrase seen only after undoing obfuscation counts more: disguise is evidence of intent.
+            score += matchedPlain[index] ? rule.weight : rule.weight * obfuscationFactor
             ids.append(rule.id)
         }
         return InjectionVerdict(
@@ -188,6 +209,24 @@ public final class ScreeningEngine: Sendable {
         }
         result += text[cursor...]
         return result
+    }
+
+    /// Searches each of `ranges` (a derived view's rewritten places) as its own subject.
+    private static func searchRanges(
+        _ pattern: CompiledPattern, _ buffer: UnsafeBufferPointer<UInt8>, _ ranges: [Range<Int>], scratch: MatchScratch
+    ) -> SearchOutcome {
+        var sawLimit = false
+        for range in ranges {
+            let lower = characterStart(min(range.lowerBound, buffer.count), in: buffer)
+            let upper = characterStart(min(range.upperBound, buffer.count), in: buffer)
+            let window = UnsafeBufferPointer(rebasing: buffer[0..<upper])
+            switch pattern.search(window, from: lower, scratch: scratch) {
+            case .match(let start, let end): return .match(start: start, end: end)
+            case .limitExceeded: sawLimit = true
+            case .noMatch: break
+            }
+        }
+        return sawLimit ? .limitExceeded : .noMatch
     }
 
     /// Tries an anchored pattern at each keyword position, with the subject cut `windowAfter` bytes later.

@@ -17,11 +17,15 @@ final class InjectionRule: Sendable {
     /// Set when every match starts at a keyword: the rule is then tried only at keyword positions,
     /// with this anchored compilation of `pattern`.
     let anchoredPattern: CompiledPattern?
+    /// The rule runs only on obfuscated views: a letters-only mirror of a text rule, which would count the
+    /// same plain phrase twice if it also ran on undisguised text.
+    let obfuscatedOnly: Bool
 
     init(
         id: String, category: String, weight: Double, view: View, summary: String, pattern: CompiledPattern,
-        keywords: [String], anchoredPattern: CompiledPattern?
+        keywords: [String], anchoredPattern: CompiledPattern?, obfuscatedOnly: Bool = false
     ) {
+        self.obfuscatedOnly = obfuscatedOnly
         self.id = id
         self.category = category
         self.weight = weight

@@ -62,3 +62,34 @@ import TollgateScreening
     let both = engine.scanInjection("alpha then beta")
     #expect(both.isInjection && both.ruleIDs == ["a", "b"] && both.score == 1.0)
 }
+
+@Test func weakSignalCountsMoreOnlyWhenDisguised() throws {
+    let pack = try TestEngine.temporaryPack("""
+        version: 1
+        rules:
+          - {id: a, category: t, weight: 0.5, pattern: '\\bsecret plan\\b', description: d}
+          - {id: c, category: t, weight: 0.5, view: compact, obfuscated_only: true, pattern: 'hiddenplan', description: d}
+        """)
+    let engine = try ScreeningEngine.load(injectionPackPaths: [pack], piiPackPath: nil, injectionThreshold: 1.0)
+    let disguised = 0.5 * 1.75
+    #expect(engine.scanInjection("the secret plan").score == 0.5)
+    #expect(engine.scanInjection("the s3cr3t plan").score == disguised)  // leetspeak
+    #expect(engine.scanInjection("the sеcret plan").score == disguised)  // Cyrillic е inside a Latin word
+    #expect(engine.scanInjection("the secret 1337 plan").score == 0)  // a number is not leetspeak
+    // The letters-only mirror is silent on plain text, and on words joined by a separator (`hidden_plan`
+    // reads as two words), but counts when the letters were spaced apart.
+    #expect(engine.scanInjection("a hidden plan").score == 0)
+    #expect(engine.scanInjection("a hidden_plan").score == 0)
+    #expect(engine.scanInjection("a h i d d e n plan").score == disguised)
+}
+
+@Test func wholeCyrillicWordsAreNotADisguise() throws {
+    let pack = try TestEngine.temporaryPack("""
+        version: 1
+        rules:
+          - {id: a, category: t, weight: 0.5, pattern: 'pop', description: d}
+        """)
+    let engine = try ScreeningEngine.load(injectionPackPaths: [pack], piiPackPath: nil, injectionThreshold: 1.0)
+    // "рор" is all Cyrillic: folded for matching, but no Latin letters are mixed into the word.
+    #expect(engine.scanInjection("рор music").score == 0.5)
+}
