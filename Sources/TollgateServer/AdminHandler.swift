@@ -12,6 +12,7 @@ struct AdminHandler: Sendable {
     let holder: PolicyHolder
     let store: any StateStore
     let adminToken: String?
+    let audit: AuditRecorder
     /// Drops a revoked key from this replica's auth cache before the DELETE answers, so the very next
     /// request is refused; the store's invalidation message only reaches the cache asynchronously.
     var onRevoke: @Sendable (String) -> Void = { _ in }
@@ -66,6 +67,7 @@ struct AdminHandler: Sendable {
             revokedAt: nil, rpm: rpm, tpm: tpm, models: models)
         try await storeCall { try await store.insertKey(record) }
         context.logger.info("admin created key", metadata: ["key.id": .string(record.id), "key.team": .string(team)])
+        audit.admin(action: "admin.key.create", keyID: record.id, team: team, requestID: context.requestID)
         var json = Self.json(record)
         json = json.setting("key", to: .string(secret.plaintext))
         return JSONResponse.make(json, status: .created)
@@ -88,6 +90,7 @@ struct AdminHandler: Sendable {
         }
         onRevoke(record.hash)
         context.logger.info("admin revoked key", metadata: ["key.id": .string(record.id), "key.team": .string(record.team)])
+        audit.admin(action: "admin.key.revoke", keyID: record.id, team: record.team, requestID: context.requestID)
         return JSONResponse.make(Self.json(record))
     }
 

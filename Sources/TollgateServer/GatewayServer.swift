@@ -48,6 +48,8 @@ public struct GatewayServer: Sendable {
     let logger: Logger
     let store: any StateStore
     let resilience: ResilienceRuntime
+    /// The audit trail named by the policy at startup (a reload does not move it).
+    let auditTrail: AuditTrail?
 
     /// Loads and validates the policy; a bad policy stops startup with every problem listed.
     public init(configuration: GatewayConfiguration, logger: Logger) throws {
@@ -60,6 +62,9 @@ public struct GatewayServer: Sendable {
         self.metrics = metrics
         self.store = try StateStoreFactory.make(configuration: configuration, policy: initial.snapshot, logger: logger)
         self.resilience = ResilienceRuntime(metrics: metrics, logger: logger, config: initial.snapshot.circuitBreaker)
+        self.auditTrail = try initial.snapshot.audit.path.map {
+            try AuditTrail(path: $0, fsync: initial.snapshot.audit.fsync, logger: logger)
+        }
         for provider in ProviderKeys.missing(in: initial.snapshot) {
             logger.warning("provider key variable is not set; requests to it go without a key", metadata: ["provider": .string(provider)])
         }
@@ -73,10 +78,11 @@ public struct GatewayServer: Sendable {
         router.middlewares.add(ErrorMiddleware(metrics: metrics))
         let authenticator = StoreAuthenticator(store: store)
         let planner = RoutePlanner()
+        let auditRecorder = AuditRecorder(trail: auditTrail)
         let proxy = ProxyHandler(
             policies: holder, authenticator: authenticator,
             forwarder: Forwarder(transport: client, resilience: resilience, planner: planner),
-            planner: planner, admission: AdmissionGate(store: store, metrics: metrics), metrics: metrics)
+            planner: planner, admission: AdmissionGate(store: store, metrics: metrics), metrics: metrics, audit: auditRecorder)
         router.post("/v1/chat/completions") { request, context in try await proxy.chatCompletions(request, context: context) }
         router.post("/v1/embeddings") { request, context in try await proxy.embeddings(request, context: context) }
         router.get("/v1/models") { request, context in try await proxy.models(request, context: context) }
@@ -94,7 +100,7 @@ public struct GatewayServer: Sendable {
             },
             readinessChecks: [{ await store.ping() ? nil : "state store unreachable" }])
         let admin = AdminHandler(
-            holder: holder, store: store, adminToken: configuration.adminToken,
+            holder: holder, store: store, adminToken: configuration.adminToken, audit: auditRecorder,
             onRevoke: { hash in authenticator.invalidate(.key(hash: hash)) })
         router.post("/admin/keys") { request, context in try await admin.createKey(request, context: context) }
         router.get("/admin/keys") { request, context in try await admin.listKeys(request, context: context) }
@@ -110,10 +116,12 @@ public struct GatewayServer: Sendable {
         var reloader = PolicyReloader(holder: holder, logger: logger)
         reloader.onReload = { runtime in resilience.apply(runtime.snapshot) }
         // Shut down in reverse: the server drains first, the store closes last.
-        let services: [any Service] = [
+        var services: [any Service] = [
             StateStoreService(store: store), UpstreamClientService(client: client), reloader,
             KeyInvalidationService(store: store, authenticator: authenticator),
-        ] + extraServices
+        ]
+        if let auditTrail { services.insert(AuditService(trail: auditTrail), at: 0) }
+        services += extraServices
         let serverConfiguration = ApplicationConfiguration(
             address: .hostname(configuration.host, port: configuration.port), serverName: nil)
         let running: @Sendable (any Channel) async -> Void = { channel in

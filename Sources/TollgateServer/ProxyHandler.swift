@@ -15,6 +15,7 @@ struct ProxyHandler: Sendable {
     let planner: RoutePlanner
     let admission: AdmissionGate
     let metrics: GatewayMetrics
+    let audit: AuditRecorder
     /// Bound on a non-streamed provider answer the gateway holds in memory.
     let maxUpstreamBodyBytes = 64 * 1024 * 1024
 
@@ -62,6 +63,15 @@ struct ProxyHandler: Sendable {
     }
 
     func chatCompletions(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        do {
+            return try await handleChat(request, context: context)
+        } catch let error as GatewayError {
+            audit.refused(requestID: context.requestID, endpoint: "chat.completions", error: error)
+            throw error
+        }
+    }
+
+    private func handleChat(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let runtime = policies.policy
         let policy = runtime.snapshot
         let principal = try await authenticate(request, policy: policy)
@@ -104,6 +114,10 @@ struct ProxyHandler: Sendable {
             let admission = self.admission
             let target = forwarded.target.target.id
             let served = forwarded.plan
+            let audit = self.audit
+            let requestID = context.requestID
+            let requested = chat.model
+            let flags = screened.flags
             let retried = forwarded.attempts > 1
             return Response(
                 status: .ok, headers: headers,
@@ -112,6 +126,10 @@ struct ProxyHandler: Sendable {
                     metrics.recordUpstream(target: target, seconds: started.secondsElapsed, failed: summary.failure != nil)
                     self.recordCanary(runtime, plan: served, failed: summary.failure != nil || retried, started: started)
                     await admission.settle(ticket, usage: summary.usage, completionEstimate: summary.events, logger: logger)
+                    let outcome = summary.clientGone ? "client_disconnected" : (summary.failure.map { "provider_error: \($0)" } ?? "completed")
+                    audit.proxied(
+                        requestID: requestID, endpoint: "chat.completions", principal: principal, requested: requested, forwarded: forwarded,
+                        status: 200, stream: true, outcome: outcome, usage: summary.usage, flags: flags, latency: started.secondsElapsed)
                     try await writer.finish(nil)
                 })
         }
@@ -135,6 +153,10 @@ struct ProxyHandler: Sendable {
             await admission.refund(ticket, logger: context.logger)
         }
         let outBody = screening.screenResponse(body, parsed: parsed, session: screened.session, logger: context.logger)
+        audit.proxied(
+            requestID: context.requestID, endpoint: "chat.completions", principal: principal, requested: chat.model, forwarded: forwarded,
+            status: upstream.status, stream: false, outcome: upstream.status < 400 ? "completed" : "provider_refused",
+            usage: TokenUsage(json: parsed?["usage"]), flags: screened.flags, latency: started.secondsElapsed)
         headers[.contentType] = upstream.headers.first(where: { $0.0 == "content-type" })?.1 ?? "application/json"
         return Response(status: .init(code: upstream.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: outBody)))
     }

@@ -6,5 +6,5 @@ struct Tollgate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tollgate",
         abstract: "Tollgate: a policy-enforcing, OpenAI-compatible LLM gateway.",
-        subcommands: [ServeCommand.self, KeysCommand.self, MockProviderCommand.self, PolicyCommand.self, ScreenCommand.self])
+        subcommands: [ServeCommand.self, KeysCommand.self, MockProviderCommand.self, PolicyCommand.self, ScreenCommand.self, AuditCommand.self])
 }

@@ -1,0 +1,58 @@
+import Foundation
+import ServiceLifecycle
+import TollgateCore
+
+/// Builds the audit records of the request path; fields are ids, names and numbers only, never
+/// prompt text, keys or PII (screening findings appear as rule ids and entity types).
+struct AuditRecorder: Sendable {
+    let trail: AuditTrail?
+
+    private static func now() -> JSONValue {
+        .string(Date().formatted(.iso8601.year().month().day().timeZone(separator: .omitted).time(includingFractionalSeconds: true)))
+    }
+
+    func proxied(
+        requestID: String, endpoint: String, principal: Principal, requested: String, forwarded: ForwardedResponse,
+        status: Int, stream: Bool, outcome: String, usage: TokenUsage?, flags: [String], latency: Double
+    ) {
+        guard let trail else { return }
+        trail.record([
+            ("ts", Self.now()), ("event", .string(endpoint)), ("request_id", .string(requestID)),
+            ("key_id", .string(principal.keyID)), ("team", .string(principal.team)),
+            ("model_requested", .string(requested)), ("model_served", .string(forwarded.plan.servedModel)),
+            ("variant", .string(forwarded.plan.variant.name)), ("provider", .string(forwarded.target.provider.name)),
+            ("route", forwarded.plan.routeHeader.map(JSONValue.string) ?? .null), ("degraded", .bool(forwarded.degraded)),
+            ("attempts", .number(String(forwarded.attempts))), ("status", .number(String(status))), ("stream", .bool(stream)),
+            ("outcome", .string(outcome)),
+            ("prompt_tokens", usage.map { .number(String($0.promptTokens)) } ?? .null),
+            ("completion_tokens", usage.map { .number(String($0.completionTokens)) } ?? .null),
+            ("flags", .array(flags.map(JSONValue.string))), ("latency_ms", .number(String(Int(latency * 1000)))),
+        ])
+    }
+
+    func refused(requestID: String, endpoint: String, error: GatewayError) {
+        guard let trail else { return }
+        trail.record([
+            ("ts", Self.now()), ("event", .string(endpoint)), ("request_id", .string(requestID)),
+            ("status", .number(String(error.status))), ("outcome", .string("refused")),
+            ("error_code", error.code.map(JSONValue.string) ?? .null), ("error_type", .string(error.type)),
+        ])
+    }
+
+    func admin(action: String, keyID: String, team: String, requestID: String) {
+        trail?.record([
+            ("ts", Self.now()), ("event", .string(action)), ("request_id", .string(requestID)),
+            ("key_id", .string(keyID)), ("team", .string(team)),
+        ])
+    }
+}
+
+/// Flushes and closes the audit trail when the server stops.
+struct AuditService: Service {
+    let trail: AuditTrail
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        trail.close()
+    }
+}
