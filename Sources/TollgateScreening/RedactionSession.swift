@@ -30,11 +30,6 @@ public final class RedactionSession: Sendable {
         }
     }
 
-    /// The original value behind a placeholder this session issued.
-    public func originalValue(for placeholder: String) -> String? {
-        state.withLock { $0.valueByPlaceholder[placeholder] }
-    }
-
     /// How many placeholders were handed out, per type (for flags and the audit trail, never values).
     public var counts: [PIIType: Int] { state.withLock { $0.counters } }
 

@@ -9,8 +9,6 @@ struct AdmissionTicket: Sendable {
     let headers: [(String, String)]
     let promptEstimate: Int
     let price: PriceSettings?
-
-    static let unmetered = AdmissionTicket(reservation: nil, headers: [], promptEstimate: 0, price: nil)
 }
 
 /// Rate limits and budgets for one request: admit before forwarding, settle after.

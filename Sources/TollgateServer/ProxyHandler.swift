@@ -78,7 +78,7 @@ struct ProxyHandler: Sendable {
         let bytes = try await BodyReader.read(request, limit: policy.server.maxBodyBytes)
         var chat = try ChatCompletionRequest.parse(bytes)
         try authorize(model: chat.model, principal: principal, policy: policy)
-        let screening = try ScreeningStage(runtime: runtime.screening, settings: policy.screening)
+        let screening = ScreeningStage(runtime: runtime.screening)
         let screened = try screening.screenRequest(&chat, logger: context.logger)
         let plan = try planner.plan(model: chat.model, chat: chat, principal: principal, runtime: runtime)
         let ticket = try await admission.admit(
@@ -87,14 +87,16 @@ struct ProxyHandler: Sendable {
         // Streams are asked for their usage chunk so budgets settle on real numbers; a client that
         // did not ask for it does not see it.
         let addUsage = chat.stream && !chat.clientWantsStreamUsage
-        let requestBody = addUsage ? Self.withStreamUsage(chat) : chat.bytes
-        let spans = addUsage ? ((try? JSONParser.parseObjectWithSpans(requestBody).1) ?? chat.spans) : chat.spans
+        if addUsage {
+            chat.overrides.append(("stream_options", (chat.body["stream_options"] ?? .object([])).setting("include_usage", to: .bool(true))))
+        }
+        let forwardedChat = chat
         let started = ContinuousClock.now
         let forwarded: ForwardedResponse
         do {
             forwarded = try await forwarder.forward(
                 path: "/chat/completions",
-                body: { target in BodyRewriter.replacing("model", with: .string(target.target.model), in: requestBody, spans: spans) },
+                body: { target in forwardedChat.forwardBody(model: target.target.model) },
                 stream: chat.stream, plan: plan, runtime: runtime,
                 stickyID: planner.stickyID(model: plan.servedModel, chat: chat, principal: principal, policy: policy),
                 requestID: context.requestID, logger: context.logger)
@@ -206,12 +208,6 @@ struct ProxyHandler: Sendable {
         }
         metrics.count("variant_requests", labels: [("model", plan.servedModel), ("variant", plan.variant.name)])
         if failed { metrics.count("variant_errors", labels: [("model", plan.servedModel), ("variant", plan.variant.name)]) }
-    }
-
-    /// The body with `stream_options.include_usage` set, other fields untouched.
-    static func withStreamUsage(_ chat: ChatCompletionRequest) -> [UInt8] {
-        let options = (chat.body["stream_options"] ?? .object([])).setting("include_usage", to: .bool(true))
-        return BodyRewriter.replacing("stream_options", with: options, in: chat.bytes, spans: chat.spans)
     }
 
     private func collect(_ response: UpstreamResponse) async throws -> [UInt8] {

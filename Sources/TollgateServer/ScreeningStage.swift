@@ -20,10 +20,6 @@ struct ScreenedRequest: Sendable {
 struct ScreeningStage: Sendable {
     let runtime: ScreeningRuntime?
 
-    init(runtime: ScreeningRuntime?, settings: ScreeningSettings) throws {
-        self.runtime = runtime
-    }
-
     func screenRequest(_ chat: inout ChatCompletionRequest, logger: Logger) throws -> ScreenedRequest {
         guard let runtime else { return ScreenedRequest() }
         var result = ScreenedRequest()
@@ -41,7 +37,6 @@ struct ScreeningStage: Sendable {
             }
         }
         guard !runtime.redactTypes.isEmpty || !runtime.blockTypes.isEmpty else { return result }
-        let allTypes = runtime.redactTypes.union(runtime.blockTypes)
         if !runtime.blockTypes.isEmpty {
             for message in chat.messages where !message.text.isEmpty {
                 let found = runtime.engine.findPII(message.text, types: runtime.blockTypes)
@@ -56,16 +51,13 @@ struct ScreeningStage: Sendable {
         result.session = session
         let redacted = MessageRedactor.redact(chat.body, engine: runtime.engine, types: runtime.redactTypes, session: session)
         if redacted.changed {
-            chat.body = redacted.body
-            chat.bytes = JSONWriter.bytes(redacted.body)
-            chat.spans = (try? JSONParser.parseObjectWithSpans(chat.bytes).1) ?? [:]
-            chat.messages = (redacted.body["messages"]?.arrayValue ?? []).map {
+            chat.overrides.append(("messages", .array(redacted.messages)))
+            chat.messages = redacted.messages.map {
                 ChatMessageText(role: $0["role"]?.stringValue ?? "", text: (try? MessageContent.text(of: $0["content"], param: "")) ?? "")
             }
             result.requestCounts = session.counts
             result.flags.append(contentsOf: session.counts.keys.map { "redacted:\($0.rawValue)" }.sorted())
         }
-        _ = allTypes
         return result
     }
 
@@ -105,8 +97,8 @@ struct ScreeningStage: Sendable {
 
 /// Redacts the text of every message (string content and text parts) in a chat body.
 enum MessageRedactor {
-    static func redact(_ body: JSONValue, engine: ScreeningEngine, types: Set<PIIType>, session: RedactionSession) -> (body: JSONValue, changed: Bool) {
-        guard let messages = body["messages"]?.arrayValue else { return (body, false) }
+    static func redact(_ body: JSONValue, engine: ScreeningEngine, types: Set<PIIType>, session: RedactionSession) -> (messages: [JSONValue], changed: Bool) {
+        guard let messages = body["messages"]?.arrayValue else { return ([], false) }
         var changed = false
         let out: [JSONValue] = messages.map { message in
             switch message["content"] {
@@ -131,6 +123,6 @@ enum MessageRedactor {
                 return message
             }
         }
-        return (body.setting("messages", to: .array(out)), changed)
+        return (out, changed)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TollgateCore
 import TollgateScreening
 
 /// `tollgate screen`: JSON lines `{"text": ...}` on stdin, one line of findings per input line on stdout.
@@ -14,14 +15,14 @@ struct ScreenCommand: ParsableCommand {
             or {"error":"..."} for a line that is not a JSON object with a string "text".
             """)
 
-    @Option(help: "Policy file; its folder is where relative pack paths resolve.")
+    @Option(help: "Policy file: its screening block names the packs and threshold, as `serve` reads them.")
     var config: String = "policies/tollgate.yaml"
 
-    @Option(help: "Folder holding injection.yaml and pii.yaml (relative to the policy file's folder).")
-    var packsDir: String = "packs"
+    @Option(help: "Use injection.yaml and pii.yaml from this folder instead (relative to the policy file's folder).")
+    var packsDir: String?
 
-    @Option(help: "Injection score threshold.")
-    var threshold: Double = 1.0
+    @Option(help: "Injection score threshold (default: the policy's).")
+    var threshold: Double?
 
     @Option(help: "Instead of reading stdin, time screening of this file's text (in 1 KB and 100 KB slices).")
     var bench: String?
@@ -55,14 +56,33 @@ struct ScreenCommand: ParsableCommand {
         FileHandle.standardOutput.write(output)
     }
 
+    /// The packs `serve` would load for this policy; the policy's folder's `packs/` when the policy
+    /// screens nothing (an evaluation always wants both screens).
     private func loadEngine() throws -> ScreeningEngine {
         let policyFolder = URL(fileURLWithPath: config).deletingLastPathComponent()
-        let packs =
-            packsDir.hasPrefix("/") ? URL(fileURLWithPath: packsDir) : policyFolder.appendingPathComponent(packsDir)
+        var injection: [String] = []
+        var pii: String?
+        var policyThreshold = 1.0
+        if packsDir == nil {
+            let text = try String(contentsOfFile: config, encoding: .utf8)
+            let screening: ScreeningSettings
+            do {
+                screening = try PolicyLoader.load(text: text, path: config).screening
+            } catch {
+                throw ValidationError(error.description)
+            }
+            injection = screening.injectionPacks
+            pii = screening.piiPack
+            policyThreshold = screening.injectionThreshold
+        }
+        if injection.isEmpty && pii == nil {
+            let folder = packsDir ?? "packs"
+            let packs = folder.hasPrefix("/") ? URL(fileURLWithPath: folder) : policyFolder.appendingPathComponent(folder)
+            injection = [packs.appendingPathComponent("injection.yaml").path]
+            pii = packs.appendingPathComponent("pii.yaml").path
+        }
         do {
-            return try ScreeningEngine.load(
-                injectionPackPaths: [packs.appendingPathComponent("injection.yaml").path],
-                piiPackPath: packs.appendingPathComponent("pii.yaml").path, injectionThreshold: threshold)
+            return try ScreeningEngine.load(injectionPackPaths: injection, piiPackPath: pii, injectionThreshold: threshold ?? policyThreshold)
         } catch let error as PackErrors {
             throw ValidationError(error.description)
         }

@@ -33,6 +33,15 @@ struct JSONParserTests {
         #expect(String(decoding: out, as: UTF8.self) == #"{ "model" : "real-model", "x_unknown": {"k": [1, 2.0]}, "stream": false }"#)
     }
 
+    @Test func rewritingSeveralFieldsAtOnceInsertsTheAbsentOnes() throws {
+        let body = Array(#"{"model":"a","messages":[1],"x":{"k":2.50}}"#.utf8)
+        let (_, spans) = try JSONParser.parseObjectWithSpans(body)
+        let out = BodyRewriter.replacing(
+            [("messages", .array([.number("9")])), ("model", .string("b")), ("stream_options", .object([("include_usage", .bool(true))]))],
+            in: body, spans: spans)
+        #expect(String(decoding: out, as: UTF8.self) == #"{"stream_options":{"include_usage":true},"model":"b","messages":[9],"x":{"k":2.50}}"#)
+    }
+
     @Test func sseFramerJoinsEventsSplitAcrossChunks() throws {
         var framer = SSEFramer()
         var events: [[UInt8]] = []

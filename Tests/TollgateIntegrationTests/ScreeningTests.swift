@@ -24,7 +24,8 @@ import TollgateServer
     @Test func requestPIIReachesTheProviderRedacted() async throws {
         try await GatewayHarness.withMocks([MockFaults()]) { mocks in
             try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks, extra: Self.screening())) { gw in
-                let reply = try await gw.chat("m0", content: "Mail alice.smith@example.com or card 4111 1111 1111 1111 please")
+                let reply = try await gw.chat(
+                    "m0", content: "Mail alice.smith@example.com or card 4111 1111 1111 1111 please", extra: #","x_trace":{"n":1.50}"#)
                 #expect(reply.status == 200)
                 let seen = try await lastRequest(mocks[0])
                 let body = try #require(seen["body"] as? String)
@@ -32,6 +33,7 @@ import TollgateServer
                 #expect(!body.contains("4111 1111 1111 1111"))
                 #expect(body.contains("[EMAIL_1]"))
                 #expect(body.contains("[CREDIT_CARD_1]"))
+                #expect(body.contains(#""x_trace":{"n":1.50}"#))
                 #expect(reply.header("x-tollgate-flags")?.contains("redacted:EMAIL") == true)
             }
         }

@@ -27,6 +27,14 @@ public struct ChatCompletionRequest: Sendable {
     public var clientWantsStreamUsage: Bool
     /// Sampling temperature, when given; a cache only stores deterministic answers.
     public var temperature: Double?
+    /// Fields the gateway changes before forwarding (redacted messages, stream options), applied
+    /// together with `model` to the original bytes in one pass.
+    public var overrides: [(String, JSONValue)] = []
+
+    /// The body to send upstream: the client's bytes with `model` and the overrides spliced in.
+    public func forwardBody(model: String) -> [UInt8] {
+        BodyRewriter.replacing([("model", .string(model))] + overrides, in: bytes, spans: spans)
+    }
 
     public static func parse(_ bytes: [UInt8]) throws(GatewayError) -> ChatCompletionRequest {
         let (body, spans) = try RequestParsing.object(bytes)
@@ -79,7 +87,7 @@ public struct ChatCompletionRequest: Sendable {
         return ChatCompletionRequest(
             body: body, bytes: bytes, spans: spans, model: model, stream: stream, messages: messages,
             maxTokens: maxTokens, user: user, toolCount: body["tools"]?.arrayValue?.count ?? 0,
-            clientWantsStreamUsage: wantsUsage, temperature: temperature)
+            clientWantsStreamUsage: wantsUsage, temperature: temperature, overrides: [])
     }
 }
 
@@ -173,30 +181,44 @@ public struct EmbeddingsRequest: Sendable {
     }
 }
 
-/// Rewrites one top-level field of a JSON object body, keeping every other byte as sent.
+/// Rewrites top-level fields of a JSON object body in one pass, keeping every other byte as sent.
 public enum BodyRewriter {
-    public static func replacing(_ key: String, with value: JSONValue, in bytes: [UInt8], spans: [String: Range<Int>]) -> [UInt8] {
-        var encoded: [UInt8] = []
-        JSONWriter.write(value, into: &encoded)
-        guard let span = spans[key] else {
-            // Absent: insert right after the opening brace.
-            guard let open = bytes.firstIndex(of: UInt8(ascii: "{")) else { return bytes }
-            var out = Array(bytes[...open])
-            JSONWriter.writeString(key, into: &out)
-            out.append(UInt8(ascii: ":"))
-            out.append(contentsOf: encoded)
+    /// Replaces each field (or inserts it after the opening brace when absent). `spans` are the
+    /// value spans of the original `bytes`, from `JSONParser.parseObjectWithSpans`.
+    public static func replacing(_ fields: [(String, JSONValue)], in bytes: [UInt8], spans: [String: Range<Int>]) -> [UInt8] {
+        var present: [(Range<Int>, JSONValue)] = []
+        var absent: [(String, JSONValue)] = []
+        for (key, value) in fields {
+            if let span = spans[key] { present.append((span, value)) } else { absent.append((key, value)) }
+        }
+        present.sort { $0.0.lowerBound < $1.0.lowerBound }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 64)
+        var cursor = 0
+        if !absent.isEmpty, let open = bytes.firstIndex(of: UInt8(ascii: "{")) {
+            out.append(contentsOf: bytes[...open])
+            for (i, (key, value)) in absent.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                JSONWriter.writeString(key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                JSONWriter.write(value, into: &out)
+            }
             let rest = bytes[(open + 1)...]
             if rest.contains(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 || $0 == UInt8(ascii: "}")) }) {
                 out.append(UInt8(ascii: ","))
             }
-            out.append(contentsOf: rest)
-            return out
+            cursor = open + 1
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count + encoded.count)
-        out.append(contentsOf: bytes[..<span.lowerBound])
-        out.append(contentsOf: encoded)
-        out.append(contentsOf: bytes[span.upperBound...])
+        for (span, value) in present {
+            out.append(contentsOf: bytes[cursor..<span.lowerBound])
+            JSONWriter.write(value, into: &out)
+            cursor = span.upperBound
+        }
+        out.append(contentsOf: bytes[cursor...])
         return out
+    }
+
+    public static func replacing(_ key: String, with value: JSONValue, in bytes: [UInt8], spans: [String: Range<Int>]) -> [UInt8] {
+        replacing([(key, value)], in: bytes, spans: spans)
     }
 }
