@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(libcurl4-openssl-dev libhiredis-dev libpcre2-dev libssl-dev pkg-config)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(redis-server python3-venv)
+  packages+=(redis-server python3-venv openssl)
 fi
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(nginx wrk redis-server)

@@ -1,4 +1,4 @@
-"""SIGTERM drains an in-flight stream, then the gateway exits 0."""
+"""SIGTERM drains an in-flight stream, the gateway exits 0, and its audit trail verifies."""
 import http.client
 import json
 import os
@@ -7,28 +7,18 @@ import subprocess
 import tempfile
 import threading
 
-from conftest import DEMO_HASH, DEMO_KEY, ROOT, free_port, wait_http
+from conftest import BINARY, DEMO_KEY, free_port, processes, wait_http, write_policy
 
 
-def test_sigterm_drains_streams_and_exits_zero():
-    binary = os.environ.get("TOLLGATE_BIN") or os.path.join(ROOT, ".build", "debug", "tollgate")
+def test_sigterm_drains_streams_and_exits_zero_with_a_verifiable_audit_trail():
     mock_port, gw_port = free_port(), free_port()
     workdir = tempfile.mkdtemp(prefix="tollgate-drain-")
-    policy = os.path.join(workdir, "tollgate.yaml")
-    with open(policy, "w") as f:
-        f.write(f"""version: 1
-providers:
-  mock: {{kind: openai, base_url: "http://127.0.0.1:{mock_port}/v1"}}
-models:
-  slow: {{targets: [{{provider: mock, model: mock-slow}}]}}
-teams:
-  e2e: {{keys: [{DEMO_HASH}]}}
+    policy = write_policy(workdir, mock_port, """models:
+  slow: {targets: [{provider: mock, model: mock-slow}]}
+audit: {path: audit/audit.jsonl, fsync: batch}
 """)
-    mock = subprocess.Popen([binary, "mock-provider", "--port", str(mock_port), "--chunk-delay-ms", "100"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    gw = subprocess.Popen([binary, "serve", "--config", policy, "--port", str(gw_port), "--data-dir",
-                           os.path.join(workdir, "data")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+    with processes(["mock-provider", "--port", str(mock_port), "--chunk-delay-ms", "100"],
+                   ["serve", "--config", policy, "--port", str(gw_port), "--data-dir", os.path.join(workdir, "data")]) as (_, gw):
         wait_http(f"http://127.0.0.1:{mock_port}/v1/models")
         wait_http(f"http://127.0.0.1:{gw_port}/healthz")
         conn = http.client.HTTPConnection("127.0.0.1", gw_port, timeout=30)
@@ -44,8 +34,15 @@ teams:
         rest = resp.read()
         assert (first + rest).rstrip().endswith(b"data: [DONE]")
         assert gw.wait(timeout=20) == 0
-    finally:
-        for p in (gw, mock):
-            if p.poll() is None:
-                p.kill()
-            p.wait()
+
+    trail = os.path.join(workdir, "audit", "audit.jsonl")
+    ok = subprocess.run([BINARY, "audit", "verify", trail], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    lines = open(trail).read().splitlines()
+    assert any('"outcome":"completed"' in line and '"stream":true' in line for line in lines)
+    lines[0] = lines[0].replace('"stream":true', '"stream":false')
+    with open(trail, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    bad = subprocess.run([BINARY, "audit", "verify", trail], capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert f"{trail}:1:" in bad.stderr
