@@ -1,3 +1,4 @@
+import TollgateCore
 import Foundation
 import Yams
 
@@ -8,7 +9,7 @@ import Yams
 /// `id`, `pattern` and `description`; injection rules add `category`, `weight` and optional `view`
 /// (`text` | `compact`), `keywords`, `anchored` and `obfuscated_only`; PII rules add `type`, optional `validator`, `group`, `caseless`, `min_digits` and `near`.
 struct PackLoader {
-    private(set) var errors: [PackError] = []
+    private(set) var errors: [PolicyIssue] = []
 
     mutating func loadInjection(path: String) -> [InjectionRule] {
         guard let rules = ruleNodes(path: path) else { return [] }
@@ -85,28 +86,28 @@ struct PackLoader {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            errors.append(PackError(file: path, line: 0, message: "cannot read pack: \(error.localizedDescription)"))
+            errors.append(PolicyIssue(file: path, line: 1, message: "cannot read pack: \(error.localizedDescription)"))
             return nil
         }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            errors.append(PackError(file: path, line: Self.line(of: error), message: "invalid YAML: \(error)"))
+            errors.append(PolicyIssue(file: path, line: Self.line(of: error), message: "invalid YAML: \(error)"))
             return nil
         } catch {
-            errors.append(PackError(file: path, line: 1, message: "invalid YAML: \(error)"))
+            errors.append(PolicyIssue(file: path, line: 1, message: "invalid YAML: \(error)"))
             return nil
         }
         guard let mapping = root?.mapping else {
-            errors.append(PackError(file: path, line: root?.mark?.line ?? 1, message: "a pack is a mapping with `rules:`"))
+            errors.append(PolicyIssue(file: path, line: root?.mark?.line ?? 1, message: "a pack is a mapping with `rules:`"))
             return nil
         }
         if let version = mapping["version"], version.int != 1 {
-            errors.append(PackError(file: path, line: version.mark?.line ?? 1, message: "unsupported pack version"))
+            errors.append(PolicyIssue(file: path, line: version.mark?.line ?? 1, message: "unsupported pack version"))
         }
         guard let rules = mapping["rules"]?.sequence else {
-            errors.append(PackError(file: path, line: root?.mark?.line ?? 1, message: "`rules:` must be a list"))
+            errors.append(PolicyIssue(file: path, line: root?.mark?.line ?? 1, message: "`rules:` must be a list"))
             return nil
         }
         return Array(rules)
@@ -126,18 +127,18 @@ struct PackLoader {
 private struct Fields {
     let node: Node
     let file: String
-    var errors: [PackError] = []
+    var errors: [PolicyIssue] = []
 
     init(node: Node, file: String) {
         self.node = node
         self.file = file
-        if node.mapping == nil { errors.append(PackError(file: file, line: Self.line(node), message: "a rule is a mapping")) }
+        if node.mapping == nil { errors.append(PolicyIssue(file: file, line: Self.line(node), message: "a rule is a mapping")) }
     }
 
     static func line(_ node: Node) -> Int { node.mark?.line ?? 0 }
 
     mutating func fail(_ at: Node, _ message: String) {
-        errors.append(PackError(file: file, line: Self.line(at), message: message))
+        errors.append(PolicyIssue(file: file, line: Self.line(at), message: message))
     }
 
     func value(_ key: String) -> Node? { node.mapping?[key] }

@@ -1,3 +1,4 @@
+import TollgateCore
 import Foundation
 
 /// The compiled screening rules of one policy snapshot: built once when the policy loads, then shared
@@ -25,14 +26,14 @@ public final class ScreeningEngine: Sendable {
         compactKeywords = KeywordIndex(keywordsByRule: injectionRules.map { $0.view == .compact ? $0.keywords : [] })
     }
 
-    /// Loads and compiles the packs. Throws `PackErrors` listing every problem as `file:line: message`.
+    /// Loads and compiles the packs. Throws `PolicyLoadError` listing every problem as `file:line: message`.
     public static func load(
         injectionPackPaths: [String], piiPackPath: String?, injectionThreshold: Double
     ) throws -> ScreeningEngine {
         var loader = PackLoader()
         var injection: [InjectionRule] = []
         var seen = Set<String>()
-        var duplicates: [PackError] = []
+        var duplicates: [PolicyIssue] = []
         for path in injectionPackPaths {
             for rule in loader.loadInjection(path: path) {
                 if seen.insert(rule.id).inserted {
@@ -40,14 +41,14 @@ public final class ScreeningEngine: Sendable {
                 } else {
                     // The same id in two packs would make verdicts ambiguous.
                     duplicates.append(
-                        PackError(file: path, line: 0, message: "rule id '\(rule.id)' is also defined in another pack"))
+                        PolicyIssue(file: path, line: 1, message: "rule id '\(rule.id)' is also defined in another pack"))
                 }
             }
         }
         let pii = piiPackPath.map { loader.loadPII(path: $0) } ?? []
-        guard loader.errors.isEmpty, duplicates.isEmpty else { throw PackErrors(errors: loader.errors + duplicates) }
+        guard loader.errors.isEmpty, duplicates.isEmpty else { throw PolicyLoadError(issues: loader.errors + duplicates) }
         guard injectionThreshold.isFinite, injectionThreshold > 0 else {
-            throw PackErrors(errors: [PackError(file: "<policy>", line: 0, message: "injection threshold must be > 0")])
+            throw PolicyLoadError(issues: [PolicyIssue(file: "<policy>", line: 1, message: "injection threshold must be > 0")])
         }
         return ScreeningEngine(injectionRules: injection, piiRules: pii, injectionThreshold: injectionThreshold)
     }

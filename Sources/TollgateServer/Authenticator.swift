@@ -52,9 +52,6 @@ struct PolicyKeyAuthenticator: Authenticator {
     }
 
     static func principal(hash: String, policy: PolicySnapshot) -> Principal? {
-        for team in policy.teams.values where team.keyHashes.contains(hash) {
-            return Principal(keyID: "policy:" + String(hash.prefix(12)), team: team.name)
-        }
-        return nil
+        policy.staticKeyTeams[hash].map { Principal(keyID: "policy:" + String(hash.prefix(12)), team: $0) }
     }
 }

@@ -12,15 +12,11 @@ struct ScreeningRuntime: Sendable {
     /// `file:line` and fail the load like any other policy error.
     static func build(_ settings: ScreeningSettings, policyPath: String) throws -> ScreeningRuntime? {
         guard settings.isEnabled else { return nil }
-        let engine: ScreeningEngine
-        do {
-            engine = try ScreeningEngine.load(
-                injectionPackPaths: settings.injectionAction == .off ? [] : settings.injectionPacks,
-                piiPackPath: settings.piiEntities.isEmpty ? nil : settings.piiPack,
-                injectionThreshold: settings.injectionThreshold)
-        } catch let errors as PackErrors {
-            throw PolicyLoadError(issues: errors.errors.map { PolicyIssue(file: $0.file, line: max($0.line, 1), message: $0.message) })
-        }
+        // Pack problems are PolicyLoadErrors with file:line, failing the load like any policy error.
+        let engine = try ScreeningEngine.load(
+            injectionPackPaths: settings.injectionAction == .off ? [] : settings.injectionPacks,
+            piiPackPath: settings.piiEntities.isEmpty ? nil : settings.piiPack,
+            injectionThreshold: settings.injectionThreshold)
         var redact = Set<PIIType>()
         var block = Set<PIIType>()
         for (name, action) in settings.piiEntities {

@@ -83,7 +83,7 @@ struct ScreenCommand: ParsableCommand {
         }
         do {
             return try ScreeningEngine.load(injectionPackPaths: injection, piiPackPath: pii, injectionThreshold: threshold ?? policyThreshold)
-        } catch let error as PackErrors {
+        } catch let error as PolicyLoadError {
             throw ValidationError(error.description)
         }
     }

@@ -1,3 +1,4 @@
+import TollgateCore
 import Testing
 import TollgateScreening
 
@@ -17,9 +18,9 @@ import TollgateScreening
     do {
         _ = try ScreeningEngine.load(injectionPackPaths: [pack], piiPackPath: nil, injectionThreshold: 1)
         Issue.record("a broken pattern must not load")
-    } catch let error as PackErrors {
-        #expect(error.errors.count == 1)
-        #expect(error.errors.first?.line == 10)
+    } catch let error as PolicyLoadError {
+        #expect(error.issues.count == 1)
+        #expect(error.issues.first?.line == 10)
         #expect(error.description.hasPrefix("\(pack):10: pattern does not compile"))
     }
 }
@@ -43,15 +44,15 @@ import TollgateScreening
     do {
         _ = try ScreeningEngine.load(injectionPackPaths: [], piiPackPath: pack, injectionThreshold: 1)
         Issue.record("an invalid pack must not load")
-    } catch let error as PackErrors {
-        let lines = error.errors.map(\.line).sorted()
+    } catch let error as PolicyLoadError {
+        let lines = error.issues.map(\.line).sorted()
         #expect(lines == [6, 10, 12])
     }
 }
 
 @Test func invalidYAMLNamesTheFile() throws {
     let pack = try TestEngine.temporaryPack("version: 1\nrules: [\n  - {id: a\n")
-    #expect(throws: PackErrors.self) {
+    #expect(throws: PolicyLoadError.self) {
         try ScreeningEngine.load(injectionPackPaths: [pack], piiPackPath: nil, injectionThreshold: 1)
     }
 }

@@ -21,7 +21,7 @@ struct PolicyBuilder {
         checkDegrade(models, node: top["models"])
         if providers.isEmpty { reader.issue(top["providers"] ?? root, "policy declares no providers") }
         if models.isEmpty { reader.issue(top["models"] ?? root, "policy declares no models") }
-        return PolicySnapshot(
+        var snapshot = PolicySnapshot(
             version: version,
             sourcePath: sourcePath,
             state: buildState(top["state"]),
@@ -36,6 +36,15 @@ struct PolicyBuilder {
             circuitBreaker: buildBreaker(top["circuit_breaker"]),
             retries: buildRetries(top["retries"]),
             audit: buildAudit(top["audit"]))
+        for team in teams.values {
+            for hash in team.keyHashes {
+                if let other = snapshot.staticKeyTeams[hash], other != team.name {
+                    reader.issue(top["teams"], "the same key is listed for teams `\(other)` and `\(team.name)`")
+                }
+                snapshot.staticKeyTeams[hash] = team.name
+            }
+        }
+        return snapshot
     }
 
     private func buildState(_ node: Node?) -> StateSettings {

@@ -21,6 +21,9 @@ public struct PolicySnapshot: Sendable {
     public var retries: RetrySettings
     public var audit: AuditSettings
 
+    /// The team of a static key (policy `teams.<t>.keys`) by its SHA-256, looked up per request.
+    public internal(set) var staticKeyTeams: [String: String] = [:]
+
     /// Whether `name` is something a client may put in `model`: a model or a router alias.
     public func isKnownModel(_ name: String) -> Bool {
         models[name] != nil || routers[name] != nil
