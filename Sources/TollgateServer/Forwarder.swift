@@ -26,7 +26,7 @@ struct Forwarder: Sendable {
 
     func forward(
         path: String, body: @Sendable (ResolvedTarget) -> [UInt8], stream: Bool, plan initial: RoutePlan, runtime: RuntimePolicy,
-        stickyID: String?, requestID: String, logger: Logger
+        requestID: String, logger: Logger
     ) async throws -> ForwardedResponse {
         let registry = resilience.registry
         var plan = initial
@@ -38,7 +38,7 @@ struct Forwarder: Sendable {
             switch failover.next(now: .now(), registry: registry, using: &random) {
             case .degrade(let model):
                 logger.warning("degrading to fallback model", metadata: ["route.model": .string(plan.servedModel), "route.degrade_to": .string(model)])
-                plan = try planner.plan(served: model, requested: initial.requestedModel, routeHeader: initial.routeHeader, stickyID: stickyID, runtime: runtime)
+                plan = try planner.plan(served: model, requested: initial.requestedModel, routeHeader: initial.routeHeader, stickyID: initial.stickyID, runtime: runtime)
                 failover = resilience.failoverPlan(plan, policy: runtime.snapshot, allowDegrade: false)
                 degraded = true
             case .exhausted(let why):
@@ -47,7 +47,7 @@ struct Forwarder: Sendable {
                 if why == .attemptsExhausted, let model = failover.degradeTo,
                    !failover.targets.contains(where: { registry.isAvailable($0, now: .now()) }) {
                     logger.warning("degrading to fallback model", metadata: ["route.model": .string(plan.servedModel), "route.degrade_to": .string(model)])
-                    plan = try planner.plan(served: model, requested: initial.requestedModel, routeHeader: initial.routeHeader, stickyID: stickyID, runtime: runtime)
+                    plan = try planner.plan(served: model, requested: initial.requestedModel, routeHeader: initial.routeHeader, stickyID: initial.stickyID, runtime: runtime)
                     failover = resilience.failoverPlan(plan, policy: runtime.snapshot, allowDegrade: false)
                     degraded = true
                     continue

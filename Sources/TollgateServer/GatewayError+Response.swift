@@ -33,7 +33,7 @@ extension GatewayError {
         if let gateway = error as? GatewayError { return gateway }
         if let http = error as? HTTPError {
             switch http.status.code {
-            case 413: return .bodyTooLarge(limit: 0).withMessage("The request body is too large.")
+            case 413: return GatewayError(status: 413, type: "invalid_request_error", code: "request_too_large", message: "The request body is too large.")
             case 404: return .notFound("Unknown path.")
             case 405: return .methodNotAllowed("Method not allowed on this path.")
             case 400..<500: return GatewayError(status: http.status.code, type: "invalid_request_error", code: nil, message: http.body ?? "Bad request.")
@@ -41,12 +41,6 @@ extension GatewayError {
             }
         }
         return .internalError()
-    }
-
-    func withMessage(_ message: String) -> GatewayError {
-        var copy = self
-        copy.message = message
-        return copy
     }
 }
 

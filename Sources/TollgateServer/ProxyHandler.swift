@@ -98,7 +98,6 @@ struct ProxyHandler: Sendable {
                 path: "/chat/completions",
                 body: { target in forwardedChat.forwardBody(model: target.target.model) },
                 stream: chat.stream, plan: plan, runtime: runtime,
-                stickyID: planner.stickyID(model: plan.servedModel, chat: chat, principal: principal, policy: policy),
                 requestID: context.requestID, logger: context.logger)
         } catch {
             await admission.refund(ticket, logger: context.logger)
@@ -180,7 +179,7 @@ struct ProxyHandler: Sendable {
             forwarded = try await forwarder.forward(
                 path: "/embeddings",
                 body: { target in BodyRewriter.replacing("model", with: .string(target.target.model), in: embedding.bytes, spans: embedding.spans) },
-                stream: false, plan: plan, runtime: runtime, stickyID: principal.keyID, requestID: context.requestID, logger: context.logger)
+                stream: false, plan: plan, runtime: runtime, requestID: context.requestID, logger: context.logger)
             body = try await collect(forwarded.response)
         } catch {
             await admission.refund(ticket, logger: context.logger)

@@ -15,4 +15,6 @@ struct RoutePlan: Sendable {
     var variantIndex: Int
     var targets: [ResolvedTarget]
     var routeHeader: String?
+    /// What keeps this client on one canary variant (key id, `user`, or nil), reused on degradation.
+    var stickyID: String?
 }

@@ -28,7 +28,7 @@ struct RoutePlanner: Sendable {
         let variant = settings.variants[index]
         return RoutePlan(
             requestedModel: requested, servedModel: served, variant: variant, variantIndex: index,
-            targets: resolve(variant.targets, policy: policy), routeHeader: routeHeader)
+            targets: resolve(variant.targets, policy: policy), routeHeader: routeHeader, stickyID: stickyID)
     }
 
     func stickyID(model: String, chat: ChatCompletionRequest?, principal: Principal, policy: PolicySnapshot) -> String? {
