@@ -65,6 +65,9 @@ public struct GatewayServer: Sendable {
         self.auditTrail = try initial.snapshot.audit.path.map {
             try AuditTrail(path: $0, fsync: initial.snapshot.audit.fsync, logger: logger)
         }
+        if initial.snapshot.cache.enabled {
+            logger.warning("cache.enabled is set but the response cache is not implemented yet; nothing is cached")
+        }
         for provider in ProviderKeys.missing(in: initial.snapshot) {
             logger.warning("provider key variable is not set; requests to it go without a key", metadata: ["provider": .string(provider)])
         }
