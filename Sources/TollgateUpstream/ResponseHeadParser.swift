@@ -31,14 +31,15 @@ struct ResponseHeadParser {
         self.maxHeadBytes = maxHeadBytes
     }
 
+    /// Works on curl's bytes in place (no per-line array or substring copies): this runs for
+    /// every header of every proxied response, on the curl thread.
     mutating func consume(line raw: UnsafeRawBufferPointer) -> LineResult {
         if isComplete { return .needMore }
-        var line = Array(raw)
-        while let last = line.last, last == UInt8(ascii: "\r") || last == UInt8(ascii: "\n") {
-            line.removeLast()
-        }
         headBytes += raw.count
         if headBytes > maxHeadBytes { return .tooLarge }
+        var end = raw.count
+        while end > 0, raw[end - 1] == UInt8(ascii: "\r") || raw[end - 1] == UInt8(ascii: "\n") { end -= 1 }
+        let line = UnsafeRawBufferPointer(rebasing: raw[0..<end])
 
         if line.isEmpty {
             guard let status else { return .needMore }  // stray blank line before any status
@@ -51,31 +52,49 @@ struct ResponseHeadParser {
             isComplete = true
             return .complete(Head(status: status, headers: headers))
         }
-        if line.starts(with: Array("HTTP/".utf8)) {
+        if line.starts(with: "HTTP/".utf8) {
             status = Self.parseStatus(line)
             headers.removeAll()
             return .needMore
         }
-        if let first = line.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") {
+        if line[0] == UInt8(ascii: " ") || line[0] == UInt8(ascii: "\t") {
             // Obsolete line folding: continuation of the previous header's value.
             if let lastIndex = headers.indices.last {
-                let more = String(decoding: line, as: UTF8.self).trimmingHTTPWhitespace()
-                headers[lastIndex].1 += " " + more
+                headers[lastIndex].1 += " " + Self.trimmedString(line, from: 0, to: line.count)
             }
             return .needMore
         }
         guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return .needMore }
-        let name = String(decoding: line[..<colon], as: UTF8.self).lowercased()
-        let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingHTTPWhitespace()
-        headers.append((name, value))
+        let name = String(unsafeUninitializedCapacity: colon) { out in
+            for index in 0..<colon {
+                let byte = line[index]
+                out[index] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            }
+            return colon
+        }
+        headers.append((name, Self.trimmedString(line, from: colon + 1, to: line.count)))
         return .needMore
     }
 
+    /// `line[from..<to]` without leading and trailing spaces and tabs, as a String.
+    private static func trimmedString(_ line: UnsafeRawBufferPointer, from: Int, to: Int) -> String {
+        var lower = from
+        var upper = to
+        while lower < upper, line[lower] == UInt8(ascii: " ") || line[lower] == UInt8(ascii: "\t") { lower += 1 }
+        while upper > lower, line[upper - 1] == UInt8(ascii: " ") || line[upper - 1] == UInt8(ascii: "\t") { upper -= 1 }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: line[lower..<upper]), as: UTF8.self)
+    }
+
     /// Status code from `HTTP/1.1 200 OK` or `HTTP/2 200`.
-    private static func parseStatus(_ line: [UInt8]) -> Int? {
+    private static func parseStatus(_ line: UnsafeRawBufferPointer) -> Int? {
         let parts = line.split(separator: UInt8(ascii: " "), maxSplits: 2, omittingEmptySubsequences: true)
         guard parts.count >= 2, parts[1].count == 3 else { return nil }
-        return Int(String(decoding: parts[1], as: UTF8.self))
+        var code = 0
+        for byte in parts[1] {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            code = code * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return code
     }
 }
 

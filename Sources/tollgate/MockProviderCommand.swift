@@ -30,6 +30,7 @@ struct MockProviderCommand: AsyncParsableCommand {
         let faults = MockFaults(
             status: status, errorRate: errorRate, latencyMs: latencyMs, chunkDelayMs: chunkDelayMs,
             stallAfterChunks: stallAfterChunks, stallMs: stallMs, resetAfterChunks: resetAfterChunks, retryAfterSeconds: retryAfter)
+        GatewayLogHandler.bootstrap()
         var logger = Logger(label: "tollgate.mock-provider")
         logger.logLevel = .info
         let host = self.host

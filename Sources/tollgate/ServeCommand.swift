@@ -25,6 +25,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        GatewayLogHandler.bootstrap()
         let env = ProcessInfo.processInfo.environment
         var logger = Logger(label: "tollgate")
         logger.logLevel = env["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
