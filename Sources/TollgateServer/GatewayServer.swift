@@ -21,11 +21,13 @@ public struct GatewayConfiguration: Sendable {
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
     public var upstreamThreads: Int
+    /// NIO event loops accepting and serving client connections; nil picks half the cores.
+    public var ioThreads: Int?
 
     public init(
         policyPath: String, host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "./data",
         redisURL: String? = nil, adminToken: String? = nil, tlsCertificatePath: String? = nil, tlsKeyPath: String? = nil,
-        upstreamThreads: Int = 1
+        upstreamThreads: Int = 1, ioThreads: Int? = nil
     ) {
         self.policyPath = policyPath
         self.host = host
@@ -36,6 +38,7 @@ public struct GatewayConfiguration: Sendable {
         self.tlsCertificatePath = tlsCertificatePath
         self.tlsKeyPath = tlsKeyPath
         self.upstreamThreads = upstreamThreads
+        self.ioThreads = ioThreads
     }
 }
 
@@ -130,13 +133,16 @@ public struct GatewayServer: Sendable {
         let running: @Sendable (any Channel) async -> Void = { channel in
             await onServerRunning(channel.localAddress?.port ?? 0)
         }
+        let loops = EventLoopGroupProvider.shared(IOThreads.group(threads: configuration.ioThreads ?? IOThreads.defaultCount))
         if let cert = configuration.tlsCertificatePath, let key = configuration.tlsKeyPath {
             let tls = try TLSConfigurationLoader.load(certificate: cert, key: key)
             return Application(
                 router: router, server: try .tls(.http1(), tlsConfiguration: tls), configuration: serverConfiguration,
-                services: services, onServerRunning: running, logger: logger)
+                services: services, onServerRunning: running, eventLoopGroupProvider: loops, logger: logger)
         }
-        return Application(router: router, configuration: serverConfiguration, services: services, onServerRunning: running, logger: logger)
+        return Application(
+            router: router, configuration: serverConfiguration, services: services, onServerRunning: running,
+            eventLoopGroupProvider: loops, logger: logger)
     }
 }
 

@@ -22,6 +22,8 @@ struct ServeCommand: AsyncParsableCommand {
     /// of CPU per proxied request at 64 connections, fewer context switches): a single multi
     /// handle batches more transfers per wake-up. More help when TLS handshakes dominate.
     @Option(name: .customLong("upstream-threads"), help: "Threads driving libcurl transfers.") var upstreamThreads: Int = 1
+    @Option(name: .customLong("io-threads"), help: "NIO event loops serving client connections (default: half the cores, at least 1).")
+    var ioThreads: Int?
 
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
@@ -37,7 +39,8 @@ struct ServeCommand: AsyncParsableCommand {
             host: host, port: port, dataDirectory: dataDir,
             redisURL: redis ?? env["TOLLGATE_REDIS_URL"].flatMap { $0.isEmpty ? nil : $0 },
             adminToken: env["TOLLGATE_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
-            tlsCertificatePath: tlsCert, tlsKeyPath: tlsKey, upstreamThreads: upstreamThreads)
+            tlsCertificatePath: tlsCert, tlsKeyPath: tlsKey, upstreamThreads: upstreamThreads,
+            ioThreads: ioThreads)
         let server: GatewayServer
         do {
             server = try GatewayServer(configuration: configuration, logger: logger)
