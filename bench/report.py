@@ -26,15 +26,21 @@ print(f"{'run':<24}{'RPS':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>9}")
 ratios = []
 for conns in (64, 4):
     rows = {}
-    for name in ("upstream", "nginx", "tollgate"):
-        rows[name] = parse(os.path.join(work, f"wrk-{name}-{conns}.txt"))
+    for name in ("upstream", "nginx", "tollgate", "hummingbird"):
+        path = os.path.join(work, f"wrk-{name}-{conns}.txt")
+        if not os.path.exists(path):
+            continue
+        rows[name] = parse(path)
         rps, p50, p99, errs = rows[name]
         print(f"{name + ' c=' + str(conns):<24}{rps:>10.0f}{p50:>10.3f}{p99:>10.3f}{errs:>9}")
     t, n = rows["tollgate"], rows["nginx"]
-    ratios.append((conns, t[0] / n[0], t[1] - n[1], t[2] - n[2]))
+    h = rows.get("hummingbird")
+    ratios.append((conns, t[0] / n[0], t[1] - n[1], t[2] - n[2], h[0] / n[0] if h else None))
 print()
-for conns, rps_ratio, p50_delta, p99_delta in ratios:
+for conns, rps_ratio, p50_delta, p99_delta, hb_ratio in ratios:
     print(f"c={conns:<3} tollgate/nginx RPS = {rps_ratio:.2f}x   p50 delta = {p50_delta:+.3f} ms   p99 delta = {p99_delta:+.3f} ms")
+    if hb_ratio is not None:
+        print(f"      (reference: Hummingbird answering itself, no upstream hop = {hb_ratio:.2f}x nginx)")
 print()
 print(f"{'stream':<12}{'ttfc p50 ms':>14}{'ttfc p99 ms':>14}{'chunks/s':>12}")
 for name in ("upstream", "nginx", "tollgate"):

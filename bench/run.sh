@@ -34,6 +34,9 @@ for c in 64 4; do
   run_wrk upstream "http://127.0.0.1:$STATIC/v1/chat/completions" $c
   run_wrk nginx "http://127.0.0.1:$PROXY/v1/chat/completions" $c
   run_wrk tollgate "http://127.0.0.1:$GW/v1/chat/completions" $c
+  # Reference, not a target: Hummingbird answering the same POST itself (the mock provider,
+  # no upstream hop): the ceiling any Hummingbird-based proxy can reach on this machine.
+  run_wrk hummingbird "http://127.0.0.1:$MOCK/v1/chat/completions" $c
 done
 python3 bench/stream_bench.py --url "http://127.0.0.1:$MOCK/v1" > "$WORK/stream-upstream.json"
 python3 bench/stream_bench.py --url "http://127.0.0.1:$PROXY/stream/v1" > "$WORK/stream-nginx.json"
