@@ -61,8 +61,13 @@ final class CurlTransfer: @unchecked Sendable {
         set(ccurl_easy_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1))
         // HTTP/2 when TLS+ALPN offer it, HTTP/1.1 for cleartext http:// URLs.
         set(ccurl_easy_setopt_long(handle, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS))
-        // Prefer multiplexing on an existing HTTP/2 connection over opening a new one.
-        set(ccurl_easy_setopt_long(handle, CURLOPT_PIPEWAIT, 1))
+        // Prefer multiplexing on an existing HTTP/2 connection over opening a new one, but only
+        // where HTTP/2 is possible: on cleartext HTTP/1.1 curl would hold every concurrent
+        // transfer to a host until the first one had completely finished (measured: three of four
+        // concurrent first streams waited out the whole first stream, ~265 ms).
+        if request.url.utf8.starts(with: "https:".utf8) || request.url.utf8.starts(with: "HTTPS:".utf8) {
+            set(ccurl_easy_setopt_long(handle, CURLOPT_PIPEWAIT, 1))
+        }
         // Behind an HTTPS proxy, the CONNECT response must not be mistaken for the provider's.
         set(ccurl_easy_setopt_long(handle, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1))
         set(ccurl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, max(1, connectTimeoutMs)))

@@ -76,6 +76,32 @@ import TollgateUpstream
         }
     }
 
+    @Test func concurrentFirstStreamsToACleartextProviderDoNotWaitForEachOther() async throws {
+        // 20 words at 50 ms: each stream lasts ~1 s. A fresh gateway has no connection to the
+        // provider yet; none of the four must wait for another stream to end before starting.
+        try await GatewayHarness.withMocks([MockFaults(chunkDelayMs: 50, reply: Array(repeating: "word", count: 20).joined(separator: " "))]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks)) { gw in
+                let firsts = try await withThrowingTaskGroup(of: Duration.self) { group in
+                    for _ in 0..<4 {
+                        group.addTask {
+                            let started = ContinuousClock.now
+                            let response = try await gw.open(
+                                "POST", "/v1/chat/completions", body: #"{"model":"m0","messages":[{"role":"user","content":"hi"}],"stream":true}"#)
+                            var first: Duration?
+                            for try await chunk in response.body where first == nil && !chunk.isEmpty {
+                                first = ContinuousClock.now - started
+                            }
+                            return first ?? .seconds(60)
+                        }
+                    }
+                    return try await group.reduce(into: [Duration]()) { $0.append($1) }
+                }
+                #expect(firsts.count == 4)
+                for first in firsts { #expect(first < .milliseconds(600)) }
+            }
+        }
+    }
+
     @Test func midStreamResetEndsWithAnErrorEvent() async throws {
         try await GatewayHarness.withMocks([MockFaults(resetAfterChunks: 3)]) { mocks in
             try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks)) { gw in
