@@ -252,7 +252,8 @@ struct RedisStoreTests {
         let server = try RedisServerFixture()
         defer { server.stop() }
         let store = try makeStore(server)
-        #expect(try server.command(["HSET", "tollgate:{research}:rl:team:rpm", "x", "1"]) == "1")
+        // The team's rate-limit hash holds a plain string instead.
+        #expect(try server.command(["SET", "tollgate:{research}:gcra", "x"]) == "OK")
         do {
             _ = try await store.admit(StoreTestSupport.rpmRequest(), now: Date())
             Issue.record("admit succeeded over a wrong-typed key")

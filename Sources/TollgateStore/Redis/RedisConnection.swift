@@ -25,10 +25,10 @@ final class RedisConnection {
         do {
             if let password = url.password {
                 let auth = url.username.map { ["AUTH", $0, password] } ?? ["AUTH", password]
-                _ = try roundTrip(RedisCommand(auth).arguments).checked()
+                _ = try roundTrip(RedisCommand(auth)).checked()
             }
             if url.database != 0 {
-                _ = try roundTrip(RedisCommand(["SELECT", String(url.database)]).arguments).checked()
+                _ = try roundTrip(RedisCommand(["SELECT", String(url.database)])).checked()
             }
         } catch {
             close()
@@ -50,35 +50,13 @@ final class RedisConnection {
     /// The socket, so another thread may `shutdown(2)` it to wake a blocked subscriber.
     var fileDescriptor: Int32 { context?.pointee.fd ?? -1 }
 
-    /// Queues a command in hiredis' output buffer; nothing is sent until `readReply` flushes it.
-    func append(_ arguments: [[UInt8]]) throws {
+    /// Queues an encoded command (`RedisCommand.encoded`) in hiredis' output buffer; nothing is sent
+    /// until `readReply` flushes it.
+    func append(_ encoded: [UInt8]) throws {
         guard let context else { throw StoreError.unavailable("connection closed") }
-        var flat: [UInt8] = []
-        flat.reserveCapacity(arguments.reduce(0) { $0 + $1.count })
-        var lengths: [Int] = []
-        lengths.reserveCapacity(arguments.count)
-        for argument in arguments {
-            flat.append(contentsOf: argument)
-            lengths.append(argument.count)
-        }
-        // A trailing NUL guarantees storage, so even an all-empty argument list has a valid base pointer.
-        flat.append(0)
-        let status = flat.withUnsafeBufferPointer { buffer -> Int32 in
-            guard let start = buffer.baseAddress else { return REDIS_ERR }
-            let base = UnsafeRawPointer(start).assumingMemoryBound(to: CChar.self)
-            var pointers: [UnsafePointer<CChar>?] = []
-            pointers.reserveCapacity(arguments.count)
-            var offset = 0
-            for length in lengths {
-                // hiredis copies the bytes while formatting, so pointers into `flat` only live for the call.
-                pointers.append(base + offset)
-                offset += length
-            }
-            return pointers.withUnsafeMutableBufferPointer { argv in
-                lengths.withUnsafeBufferPointer { argvlen in
-                    redisAppendCommandArgv(context, Int32(arguments.count), argv.baseAddress, argvlen.baseAddress)
-                }
-            }
+        let status = encoded.withUnsafeBytes { raw -> Int32 in
+            guard let base = raw.baseAddress else { return REDIS_ERR }
+            return redisAppendFormattedCommand(context, base.assumingMemoryBound(to: CChar.self), raw.count)
         }
         guard status == REDIS_OK else { throw StoreError.unavailable("cannot queue command: \(Self.errorText(context))") }
     }
@@ -95,8 +73,8 @@ final class RedisConnection {
         return Self.convert(reply)
     }
 
-    func roundTrip(_ arguments: [[UInt8]]) throws -> RedisValue {
-        try append(arguments)
+    func roundTrip(_ command: RedisCommand) throws -> RedisValue {
+        try append(command.encoded)
         return try readReply()
     }
 

@@ -99,17 +99,17 @@ final class RedisWorker: @unchecked Sendable {
         }
         do {
             for job in batch {
-                for command in job.commands { try connection.append(command.arguments) }
+                for command in job.commands { try connection.append(command.encoded) }
             }
             var results: [[RedisValue]] = []
             results.reserveCapacity(batch.count)
-            var retries: [(job: Int, command: Int)] = []
+            var retries: [(job: Int, command: Int, fallback: [UInt8])] = []
             for (jobIndex, job) in batch.enumerated() {
                 var replies: [RedisValue] = []
                 for (commandIndex, command) in job.commands.enumerated() {
                     let reply = try connection.readReply()
-                    if case .error(let message) = reply, message.hasPrefix("NOSCRIPT"), command.noScriptFallback != nil {
-                        retries.append((jobIndex, commandIndex))
+                    if case .error(let message) = reply, message.hasPrefix("NOSCRIPT"), let fallback = command.noScriptFallback {
+                        retries.append((jobIndex, commandIndex, fallback))
                     }
                     replies.append(reply)
                 }
@@ -117,11 +117,7 @@ final class RedisWorker: @unchecked Sendable {
             }
             // Scripts flushed from Redis (restart, SCRIPT FLUSH) are re-sent in full with EVAL, which
             // also caches them again; done after the batch so pipelined replies stay in order.
-            for retry in retries {
-                if let fallback = batch[retry.job].commands[retry.command].noScriptFallback {
-                    try connection.append(fallback)
-                }
-            }
+            for retry in retries { try connection.append(retry.fallback) }
             for retry in retries { results[retry.job][retry.command] = try connection.readReply() }
             for (job, replies) in zip(batch, results) { job.completion(.success(replies)) }
         } catch {
