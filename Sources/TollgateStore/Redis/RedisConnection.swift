@@ -3,9 +3,13 @@ import CHiredis
 import Glibc
 #endif
 
-/// One blocking hiredis connection. Used by exactly one thread at a time (its worker or subscriber),
-/// which is why it is not Sendable; C types never leave this file.
-final class RedisConnection {
+/// One hiredis connection; C types never leave this file.
+///
+/// `@unchecked Sendable` is safe because of how its two owners use it: the subscriber keeps it on its
+/// own thread; a `RedisWorker` only writes to it (`sendNow`) and closes it while holding its state lock,
+/// and only its own thread reads from it and is the only one that closes it, so the context is never
+/// freed while another thread uses it and reads and writes touch separate parts of it.
+final class RedisConnection: @unchecked Sendable {
     private var context: UnsafeMutablePointer<redisContext>?
 
     /// Connects, authenticates and selects the database; throws `.unavailable` with hiredis' reason.
@@ -71,6 +75,48 @@ final class RedisConnection {
         let reply = raw.assumingMemoryBound(to: redisReply.self)
         defer { freeReplyObject(raw) }
         return Self.convert(reply)
+    }
+
+    /// Writes as much of `bytes` as the socket takes right now, without blocking (callers write their
+    /// own commands from the cooperative pool). The worker owns reading and closing.
+    func sendNow(_ bytes: UnsafeRawBufferPointer) -> SendOutcome {
+        guard let context, context.pointee.err == 0 else { return .failed("connection closed") }
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return .sent(0) }
+        while true {
+            let written = Glibc.send(context.pointee.fd, base, bytes.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+            if written >= 0 { return .sent(written) }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return .sent(0)
+            default: return .failed(String(cString: strerror(errno)))
+            }
+        }
+    }
+
+    enum SendOutcome {
+        case sent(Int)
+        case failed(String)
+    }
+
+    /// Reads whatever the socket holds into hiredis' reader (call when `poll` says readable);
+    /// throws when Redis closed the connection or the read failed.
+    func readAvailable() throws {
+        guard let context else { throw StoreError.unavailable("connection closed") }
+        guard redisBufferRead(context) == REDIS_OK else {
+            throw StoreError.unavailable("redis I/O failed: \(Self.errorText(context))")
+        }
+    }
+
+    /// The next complete reply already read, or nil when more bytes are needed.
+    func bufferedReply() throws -> RedisValue? {
+        guard let context else { throw StoreError.unavailable("connection closed") }
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReplyFromReader(context, &raw) == REDIS_OK else {
+            throw StoreError.unavailable("redis protocol error: \(Self.errorText(context))")
+        }
+        guard let raw else { return nil }
+        defer { freeReplyObject(raw) }
+        return Self.convert(raw.assumingMemoryBound(to: redisReply.self))
     }
 
     func roundTrip(_ command: RedisCommand) throws -> RedisValue {
