@@ -202,7 +202,7 @@ struct RedisStoreTests {
     @Test func fullQueueIsRejectedAsOverloaded() async throws {
         let server = try RedisServerFixture()
         defer { server.stop() }
-        let options = RedisConnectionOptions(commandTimeout: .milliseconds(500), queueLimit: 2, maxBatch: 1)
+        let options = RedisConnectionOptions(commandTimeout: .milliseconds(500), queueLimit: 2)
         var configuration = try RedisStoreConfiguration(url: server.url)
         configuration.poolSize = 1
         configuration.connection = options
