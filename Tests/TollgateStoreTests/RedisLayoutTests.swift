@@ -75,7 +75,33 @@ struct RedisLayoutTests {
         #expect(try server.command(["TTL", "tollgate:{research}:us:\(month)"]) == "5356800")
         #expect(try server.command(["TTL", "tollgate:{research}:us:total"]) == "-1")
         #expect(try server.command(["HGET", "tollgate:{research}:bg:team|\(day)", "t"]) == "150")
-        #expect(try server.command(["HGET", "tollgate:{research}:us:total", "k:key_a:completion_tokens"]) == "50")
+        #expect(try await store.usage(team: "research", period: .total, now: now).perKey["key_a"]?.completionTokens == 50)
+        await store.shutdown()
+    }
+
+    @Test func usageCountedBeforeCountersWerePackedStillAddsUp() async throws {
+        let server = try RedisServerFixture()
+        defer { server.stop() }
+        let store = try makeStore(server, clock: .caller)
+        let now = Date()
+        let hash = "tollgate:{research}:us:\(BudgetPeriod.monthly.key(at: now))"
+        // Decimal fields, one per counter, as the previous settle script wrote them.
+        let legacy = [
+            "requests", "2", "prompt_tokens", "30", "completion_tokens", "40", "cost_micros", "5",
+            "k:key_a:requests", "2", "k:key_a:prompt_tokens", "30", "k:key_a:completion_tokens", "40", "k:key_a:cost_micros", "5",
+        ]
+        #expect(try server.command(["HSET", hash] + legacy) == "8")
+        let request = AdmissionRequest(team: "research", keyID: "key_a", limits: [.requestsPerMinute(key: "team:rpm", limit: 10)], budgets: [])
+        guard case .admitted(let admission) = try await store.admit(request, now: now) else {
+            Issue.record("expected admission")
+            return
+        }
+        try await store.settle(admission.reservation, actual: UsageAmount(promptTokens: 100, completionTokens: 50, costMicros: 7))
+        let report = try await store.usage(team: "research", period: .monthly, now: now)
+        let expected = UsageCounters(requests: 3, promptTokens: 130, completionTokens: 90, costMicros: 12)
+        #expect(report.total == expected)
+        #expect(report.perKey == ["key_a": expected])
+        #expect(try server.command(["HLEN", hash]) == "10")  // the eight legacy fields, `n` and `k:key_a`
         await store.shutdown()
     }
 

@@ -105,6 +105,9 @@ enum RedisScripts {
     /// ARGV[2…n+1]: the token rules' TAT fields; ARGV[n+2]: key id or ''.
     /// Clock-free: a TAT moves by delta×interval; when that passes `~exp`, the TTL moves by the same amount.
     /// A budget or usage hash gets its TTL when this call creates it (period retention counts from the start).
+    /// Usage is one field per hash for the team (`n`) and one per key (`k:<id>`), each the four counters
+    /// (requests, prompt tokens, completion tokens, micro-USD) packed as little-endian doubles
+    /// (`PackedUsage`): two fields read and written instead of eight decimal ones.
     static let settle = RedisScript(
         """
         local number, fmt, floor = struct.unpack, string.format, math.floor
@@ -155,15 +158,9 @@ enum RedisScripts {
         if count == 1 then
           local p, c, cost
           p, c, cost, at = number('<ddd', packed, at)
-          local fields = {'requests', 'prompt_tokens', 'completion_tokens', 'cost_micros'}
-          local adds = {1, p, c, cost}
           local keyid = ARGV[n + 2]
-          if keyid ~= '' then
-            for f = 1, 4 do
-              fields[f + 4] = 'k:' .. keyid .. ':' .. fields[f]
-              adds[f + 4] = adds[f]
-            end
-          end
+          local fields = {'n'}
+          if keyid ~= '' then fields[2] = 'k:' .. keyid end
           for k = 1, 3 do
             local ttl
             ttl, at = number('<d', packed, at)
@@ -171,8 +168,10 @@ enum RedisScripts {
             local cur = redis.call('HMGET', key, unpack(fields))
             local writes = {}
             for f = 1, #fields do
+              local r, pt, ct, co = 0, 0, 0, 0
+              if cur[f] then r, pt, ct, co = number('<dddd', cur[f]) end
               writes[2 * f - 1] = fields[f]
-              writes[2 * f] = fmt('%d', (tonumber(cur[f]) or 0) + adds[f])
+              writes[2 * f] = struct.pack('<dddd', r + 1, pt + p, ct + c, co + cost)
             end
             redis.call('HSET', key, unpack(writes))
             if ttl > 0 and not cur[1] then redis.call('EXPIRE', key, ttl) end

@@ -236,13 +236,19 @@ public final class RedisStore: StateStore {
         var index = 0
         while index + 1 < items.count {
             defer { index += 2 }
-            guard let field = items[index].text, let value = items[index + 1].int else { continue }
-            if field.hasPrefix("k:"), let lastColon = field.lastIndex(of: ":") {
-                let keyID = String(field[field.index(field.startIndex, offsetBy: 2)..<lastColon])
-                let name = String(field[field.index(after: lastColon)...])
-                Self.set(&perKey[keyID, default: UsageCounters()], field: name, value: value)
-            } else {
-                Self.set(&total, field: field, value: value)
+            guard let field = items[index].text, case .string(let value) = items[index + 1] else { continue }
+            if let packed = PackedUsage(value), field == "n" {
+                packed.add(to: &total)
+            } else if let packed = PackedUsage(value), field.hasPrefix("k:"), !field.dropFirst(2).contains(":") {
+                packed.add(to: &perKey[String(field.dropFirst(2)), default: UsageCounters()])
+            } else if let legacy = Int64(String(decoding: value, as: UTF8.self)) {
+                // Decimal fields written before usage was packed (`requests`, `k:<id>:requests`, ...).
+                let parts = field.split(separator: ":", omittingEmptySubsequences: false)
+                if parts.count == 3, parts[0] == "k" {
+                    Self.add(legacy, field: parts[2], to: &perKey[String(parts[1]), default: UsageCounters()])
+                } else if parts.count == 1 {
+                    Self.add(legacy, field: parts[0], to: &total)
+                }
             }
         }
         return UsageReport(
@@ -250,12 +256,12 @@ public final class RedisStore: StateStore {
             periodEnd: period.end(containing: now), total: total, perKey: perKey)
     }
 
-    private static func set(_ counters: inout UsageCounters, field: String, value: Int64) {
+    private static func add(_ value: Int64, field: Substring, to counters: inout UsageCounters) {
         switch field {
-        case "requests": counters.requests = value
-        case "prompt_tokens": counters.promptTokens = value
-        case "completion_tokens": counters.completionTokens = value
-        case "cost_micros": counters.costMicros = value
+        case "requests": counters.requests += value
+        case "prompt_tokens": counters.promptTokens += value
+        case "completion_tokens": counters.completionTokens += value
+        case "cost_micros": counters.costMicros += value
         default: break
         }
     }
