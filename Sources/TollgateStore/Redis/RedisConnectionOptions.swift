@@ -9,13 +9,14 @@ public struct RedisConnectionOptions: Sendable, Hashable {
     /// requests fail at once instead of piling up.
     public var initialBackoff: Duration
     public var maxBackoff: Duration
-    /// Requests one connection may have waiting for replies (or for a connection); beyond it
-    /// `execute` throws `.overloaded`.
+    /// Requests one connection may have outstanding (sent and awaiting their replies, or waiting for a
+    /// connection); beyond it `execute` throws `.overloaded`. Replies drain it at Redis' pace (about
+    /// 100k small commands a second), so a burst of ten thousand concurrent requests fits.
     public var queueLimit: Int
 
     public init(
         connectTimeout: Duration = .milliseconds(1000), commandTimeout: Duration = .milliseconds(1000),
-        initialBackoff: Duration = .milliseconds(50), maxBackoff: Duration = .seconds(2), queueLimit: Int = 4096
+        initialBackoff: Duration = .milliseconds(50), maxBackoff: Duration = .seconds(2), queueLimit: Int = 16_384
     ) {
         self.connectTimeout = connectTimeout
         self.commandTimeout = commandTimeout
