@@ -99,8 +99,15 @@ struct LimitsAdmissionTests {
         let duplicated = AdmissionRequest(
             team: "t", keyID: nil,
             limits: [.requestsPerMinute(key: "a", limit: 1), .requestsPerMinute(key: "a", limit: 2)], budgets: [])
-        #expect(duplicated.validationError != nil)
+        #expect(duplicated.validationError == "limit rule keys must be unique")
         #expect(request().validationError == nil)
+        let rule = BudgetRule(scope: "team", period: .daily, tokenLimit: 1, microsLimit: nil, reserveTokens: 1, reserveMicros: 0)
+        var otherPeriod = rule
+        otherPeriod.period = .monthly
+        let twoBudgets = AdmissionRequest(team: "t", keyID: nil, limits: [], budgets: [rule, otherPeriod])
+        #expect(twoBudgets.validationError == nil)
+        let sameBudgetTwice = AdmissionRequest(team: "t", keyID: nil, limits: [], budgets: [rule, otherPeriod, rule])
+        #expect(sameBudgetTwice.validationError == "budget scope/period pairs must be unique")
     }
 
     func isAdmitted(_ decision: AdmissionDecision) -> Bool {

@@ -18,9 +18,14 @@ public struct AdmissionRequest: Sendable, Hashable, Codable {
     /// same bucket and one write win, so they are refused rather than silently merged.
     public var validationError: String? {
         if team.isEmpty { return "team must not be empty" }
-        if Set(limits.map(\.key)).count != limits.count { return "limit rule keys must be unique" }
-        let buckets = budgets.map { "\($0.scope)|\($0.period.rawValue)" }
-        if Set(buckets).count != buckets.count { return "budget scope/period pairs must be unique" }
+        // Pairwise checks: a request has a handful of rules, and this runs on every admission.
+        for (index, rule) in limits.enumerated() where limits[..<index].contains(where: { $0.key == rule.key }) {
+            return "limit rule keys must be unique"
+        }
+        for (index, rule) in budgets.enumerated()
+        where budgets[..<index].contains(where: { $0.scope == rule.scope && $0.period == rule.period }) {
+            return "budget scope/period pairs must be unique"
+        }
         if limits.contains(where: { $0.key.isEmpty || $0.windowSeconds <= 0 || $0.windowSeconds > 86_400 }) {
             return "limit rules need a key and a window between 1 s and 1 day"
         }

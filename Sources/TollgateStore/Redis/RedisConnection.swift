@@ -3,9 +3,13 @@ import CHiredis
 import Glibc
 #endif
 
-/// One blocking hiredis connection. Used by exactly one thread at a time (its worker or subscriber),
-/// which is why it is not Sendable; C types never leave this file.
-final class RedisConnection {
+/// One hiredis connection; C types never leave this file.
+///
+/// `@unchecked Sendable` is safe because of how its two owners use it: the subscriber keeps it on its
+/// own thread; a `RedisWorker` only writes to it (`sendNow`) and closes it while holding its state lock,
+/// and only its own thread reads from it and is the only one that closes it, so the context is never
+/// freed while another thread uses it and reads and writes touch separate parts of it.
+final class RedisConnection: @unchecked Sendable {
     private var context: UnsafeMutablePointer<redisContext>?
 
     /// Connects, authenticates and selects the database; throws `.unavailable` with hiredis' reason.
@@ -25,10 +29,10 @@ final class RedisConnection {
         do {
             if let password = url.password {
                 let auth = url.username.map { ["AUTH", $0, password] } ?? ["AUTH", password]
-                _ = try roundTrip(RedisCommand(auth).arguments).checked()
+                _ = try roundTrip(RedisCommand(auth)).checked()
             }
             if url.database != 0 {
-                _ = try roundTrip(RedisCommand(["SELECT", String(url.database)]).arguments).checked()
+                _ = try roundTrip(RedisCommand(["SELECT", String(url.database)])).checked()
             }
         } catch {
             close()
@@ -50,35 +54,13 @@ final class RedisConnection {
     /// The socket, so another thread may `shutdown(2)` it to wake a blocked subscriber.
     var fileDescriptor: Int32 { context?.pointee.fd ?? -1 }
 
-    /// Queues a command in hiredis' output buffer; nothing is sent until `readReply` flushes it.
-    func append(_ arguments: [[UInt8]]) throws {
+    /// Queues an encoded command (`RedisCommand.encoded`) in hiredis' output buffer; nothing is sent
+    /// until `readReply` flushes it.
+    func append(_ encoded: [UInt8]) throws {
         guard let context else { throw StoreError.unavailable("connection closed") }
-        var flat: [UInt8] = []
-        flat.reserveCapacity(arguments.reduce(0) { $0 + $1.count })
-        var lengths: [Int] = []
-        lengths.reserveCapacity(arguments.count)
-        for argument in arguments {
-            flat.append(contentsOf: argument)
-            lengths.append(argument.count)
-        }
-        // A trailing NUL guarantees storage, so even an all-empty argument list has a valid base pointer.
-        flat.append(0)
-        let status = flat.withUnsafeBufferPointer { buffer -> Int32 in
-            guard let start = buffer.baseAddress else { return REDIS_ERR }
-            let base = UnsafeRawPointer(start).assumingMemoryBound(to: CChar.self)
-            var pointers: [UnsafePointer<CChar>?] = []
-            pointers.reserveCapacity(arguments.count)
-            var offset = 0
-            for length in lengths {
-                // hiredis copies the bytes while formatting, so pointers into `flat` only live for the call.
-                pointers.append(base + offset)
-                offset += length
-            }
-            return pointers.withUnsafeMutableBufferPointer { argv in
-                lengths.withUnsafeBufferPointer { argvlen in
-                    redisAppendCommandArgv(context, Int32(arguments.count), argv.baseAddress, argvlen.baseAddress)
-                }
-            }
+        let status = encoded.withUnsafeBytes { raw -> Int32 in
+            guard let base = raw.baseAddress else { return REDIS_ERR }
+            return redisAppendFormattedCommand(context, base.assumingMemoryBound(to: CChar.self), raw.count)
         }
         guard status == REDIS_OK else { throw StoreError.unavailable("cannot queue command: \(Self.errorText(context))") }
     }
@@ -95,8 +77,50 @@ final class RedisConnection {
         return Self.convert(reply)
     }
 
-    func roundTrip(_ arguments: [[UInt8]]) throws -> RedisValue {
-        try append(arguments)
+    /// Writes as much of `bytes` as the socket takes right now, without blocking (callers write their
+    /// own commands from the cooperative pool). The worker owns reading and closing.
+    func sendNow(_ bytes: UnsafeRawBufferPointer) -> SendOutcome {
+        guard let context, context.pointee.err == 0 else { return .failed("connection closed") }
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return .sent(0) }
+        while true {
+            let written = Glibc.send(context.pointee.fd, base, bytes.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+            if written >= 0 { return .sent(written) }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return .sent(0)
+            default: return .failed(String(cString: strerror(errno)))
+            }
+        }
+    }
+
+    enum SendOutcome {
+        case sent(Int)
+        case failed(String)
+    }
+
+    /// Reads whatever the socket holds into hiredis' reader (call when `poll` says readable);
+    /// throws when Redis closed the connection or the read failed.
+    func readAvailable() throws {
+        guard let context else { throw StoreError.unavailable("connection closed") }
+        guard redisBufferRead(context) == REDIS_OK else {
+            throw StoreError.unavailable("redis I/O failed: \(Self.errorText(context))")
+        }
+    }
+
+    /// The next complete reply already read, or nil when more bytes are needed.
+    func bufferedReply() throws -> RedisValue? {
+        guard let context else { throw StoreError.unavailable("connection closed") }
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReplyFromReader(context, &raw) == REDIS_OK else {
+            throw StoreError.unavailable("redis protocol error: \(Self.errorText(context))")
+        }
+        guard let raw else { return nil }
+        defer { freeReplyObject(raw) }
+        return Self.convert(raw.assumingMemoryBound(to: redisReply.self))
+    }
+
+    func roundTrip(_ command: RedisCommand) throws -> RedisValue {
+        try append(command.encoded)
         return try readReply()
     }
 

@@ -12,23 +12,26 @@ struct RedisKeys: Sendable {
     func keyID(_ id: String) -> String { keyIDPrefix + Self.escape(id) }
     func teamKeys(_ team: String) -> String { "\(prefix):{keys}:team:\(Self.escape(team))" }
 
-    func rateLimit(team: String, rule: String) -> String { "\(teamTag(team)):rl:\(Self.escape(rule))" }
+    /// One hash per team holds every rate-limit TAT of the team (one field per rule, see
+    /// `rateLimitField`), so all limits of a request are read and written with one command each.
+    func rateLimits(team: String) -> String { "\(teamTag(team)):gcra" }
+    /// A rule's field in `rateLimits(team:)`. Escaped, so it can never be the script's `~exp` field.
+    func rateLimitField(rule: String) -> String { Self.escape(rule) }
     func budget(team: String, bucket: String) -> String { "\(teamTag(team)):bg:\(Self.escape(bucket))" }
     func usage(team: String, periodKey: String) -> String { "\(teamTag(team)):us:\(Self.escape(periodKey))" }
 
     private func teamTag(_ team: String) -> String { "\(prefix):{\(Self.escape(team))}" }
 
     /// Percent-encodes anything outside a safe set, so a team named `a}b` cannot break the hash tag.
+    /// Names already in the safe set (all the gateway makes) are returned as they are, without a copy.
     static func escape(_ text: String) -> String {
+        if text.utf8.allSatisfy(isSafe) { return text }
         var out = ""
-        out.reserveCapacity(text.utf8.count)
+        out.reserveCapacity(text.utf8.count * 3)
         for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
-                UInt8(ascii: "|"), UInt8(ascii: ":"):
+            if isSafe(byte) {
                 out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
+            } else {
                 let hex = Array("0123456789ABCDEF".unicodeScalars)
                 out.unicodeScalars.append("%")
                 out.unicodeScalars.append(hex[Int(byte >> 4)])
@@ -36,5 +39,16 @@ struct RedisKeys: Sendable {
             }
         }
         return out
+    }
+
+    private static func isSafe(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
+            UInt8(ascii: "|"), UInt8(ascii: ":"):
+            return true
+        default:
+            return false
+        }
     }
 }

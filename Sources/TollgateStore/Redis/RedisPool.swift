@@ -1,8 +1,8 @@
 import Logging
 import Synchronization
 
-/// A few `RedisWorker`s; requests are spread round-robin so pipelined batches stay small and a slow
-/// reply on one connection does not hold up everything.
+/// A few `RedisWorker`s; requests are spread round-robin so a slow reply on one connection does not
+/// hold up everything.
 final class RedisPool: Sendable {
     private let workers: [RedisWorker]
     private let next = Atomic<Int>(0)
@@ -13,18 +13,11 @@ final class RedisPool: Sendable {
         }
     }
 
-    func execute(_ commands: [RedisCommand]) async throws -> [RedisValue] {
-        let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
-        let slot = Int(UInt(bitPattern: index) % UInt(workers.count))
-        return try await workers[slot].execute(commands)
-    }
-
     /// One command, its reply checked for a Redis error.
     func execute(_ command: RedisCommand) async throws -> RedisValue {
-        guard let reply = try await execute([command]).first else {
-            throw StoreError.unavailable("Redis returned no reply")
-        }
-        return try reply.checked()
+        let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+        let slot = Int(UInt(bitPattern: index) % UInt(workers.count))
+        return try await workers[slot].execute(command).checked()
     }
 
     func stop() {

@@ -9,7 +9,10 @@ struct RedisScript: Sendable {
     }
 
     func command(keys: [String], arguments: [String]) -> RedisCommand {
-        let tail = [String(keys.count)] + keys + arguments
-        return RedisCommand(["EVALSHA", sha1] + tail, noScriptFallback: ["EVAL", source] + tail)
+        var writer = RESPWriter()
+        writer.append(keys.count)
+        for key in keys { writer.append(key) }
+        for argument in arguments { writer.append(argument) }
+        return RedisCommand(evaluating: self, arguments: writer)
     }
 }

@@ -1,133 +1,180 @@
 /// The Lua scripts that make admission and settlement atomic in Redis.
 ///
-/// `admit` is a line-by-line port of `AdmissionEvaluator` + `GCRA.evaluate` (TollgateCore/Limits):
-/// budgets are checked first, then every GCRA rule; nothing is written unless all pass. All times are
-/// integer microseconds (Lua numbers are doubles, exact to 2^53), so results match the Swift math.
+/// `admit` is a port of `AdmissionEvaluator` + `GCRA.evaluate` (TollgateCore/Limits): budgets are
+/// checked first, then every GCRA rule; nothing is written unless all pass. All times are integer
+/// microseconds (Lua numbers are doubles, exact to 2^53), so results match the Swift math.
+///
+/// Both scripts run on every request, so they are written for few Redis calls (each costs about a
+/// microsecond of Redis CPU, more than the Lua around it): one hash per team holds all its rate-limit
+/// TATs, read with one HMGET and written with one HSET; counters are read with HMGET and written back
+/// with HSET instead of one HINCRBY per field; and the numbers come packed as doubles in ARGV[1]
+/// (`RESPWriter.append(packed:)`, read with `struct.unpack`), so the script parses no decimal strings.
+///
+/// The TAT hash carries a field `~exp`: a time (script clock, µs) past every TAT in the hash plus a
+/// second, matching the hash's TTL. A write that would pass it moves it (and the TTL) 61 s further,
+/// so the PEXPIRE runs about once a minute per team, not per request. Expiry is only garbage
+/// collection: a TAT in the past and an absent one both mean a full bucket.
 enum RedisScripts {
-    /// KEYS: n rule keys, then m budget keys.
-    /// ARGV: now (-1 = Redis TIME), n, n×(interval, limit, cost, tolerance), m,
-    ///       m×(tokenLimit|-1, microsLimit|-1, reserveTokens, reserveMicros, ttlSeconds|-1).
+    /// KEYS: the team's TAT hash, then m budget hashes.
+    /// ARGV[1] packed: now (-1 = Redis TIME), n, m, m×(tokenLimit|-1, microsLimit|-1, reserveTokens,
+    ///   reserveMicros, ttlSeconds|-1), n×(interval, limit, cost, tolerance). ARGV[2…n+1]: the rules' TAT fields.
     /// Returns {status(1 ok, 0 rate, 2 budget), index, dimension(1 tokens, 2 usd), now, n×(remaining, reset, retry)}.
     static let admit = RedisScript(
         """
-        local now = tonumber(ARGV[1])
+        local number, fmt, floor = struct.unpack, string.format, math.floor
+        local packed = ARGV[1]
+        local now, n, m, at = number('<ddd', packed)
         if now < 0 then
           local t = redis.call('TIME')
-          now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+          now = t[1] * 1000000 + t[2]
         end
-        local n = tonumber(ARGV[2])
-        local bb = 3 + 4 * n
-        local m = tonumber(ARGV[bb])
+        local budgets = {}
         for j = 1, m do
-          local b = bb + (j - 1) * 5
-          local tl = tonumber(ARGV[b + 1])
-          local ul = tonumber(ARGV[b + 2])
-          local cur = redis.call('HMGET', KEYS[n + j], 't', 'u')
+          local tl, ul, rt, ru, ttl
+          tl, ul, rt, ru, ttl, at = number('<ddddd', packed, at)
+          local cur = redis.call('HMGET', KEYS[1 + j], 't', 'u')
           local ct = tonumber(cur[1]) or 0
           local cu = tonumber(cur[2]) or 0
           if tl >= 0 and ct >= tl then return {2, j, 1, now} end
           if ul >= 0 and cu >= ul then return {2, j, 2, now} end
+          budgets[j] = {ct + rt, cu + ru, ttl > 0 and not cur[1] and ttl}
         end
         local out = {1, 0, 0, now}
-        local newtat = {}
-        local worst = -1
-        for i = 1, n do
-          local a = 2 + (i - 1) * 4
-          local T = tonumber(ARGV[a + 1])
-          local limit = tonumber(ARGV[a + 2])
-          local cost = tonumber(ARGV[a + 3])
-          local tol = tonumber(ARGV[a + 4])
-          local tat = tonumber(redis.call('GET', KEYS[i])) or 0
-          local remaining, reset, retry
-          if limit <= 0 then
-            remaining = 0
-            reset = T
-            retry = T
-          else
-            local base = math.max(tat, now)
-            local check = base + math.min(cost, limit) * T
-            if check - now > tol then
-              remaining = math.max(0, math.floor((tol - (base - now)) / T))
-              reset = base - now
-              retry = check - now - tol
+        if n > 0 then
+          local tats = redis.call('HMGET', KEYS[1], '~exp', unpack(ARGV, 2, n + 1))
+          local writes = {}
+          local latest = 0
+          local worst = 0
+          for i = 1, n do
+            local T, limit, cost, tol
+            T, limit, cost, tol, at = number('<dddd', packed, at)
+            local remaining, reset, retry
+            if limit <= 0 then
+              remaining, reset, retry = 0, T, T
             else
-              local nt = base + cost * T
-              newtat[i] = nt
-              remaining = math.max(0, math.floor((tol - (nt - now)) / T))
-              reset = nt - now
-              retry = 0
+              local base = tonumber(tats[i + 1]) or 0
+              if base < now then base = now end
+              local check = base + (cost < limit and cost or limit) * T
+              if check - now > tol then
+                remaining = floor((tol - (base - now)) / T)
+                reset = base - now
+                retry = check - now - tol
+              else
+                local tat = base + cost * T
+                writes[#writes + 1] = ARGV[i + 1]
+                writes[#writes + 1] = fmt('%d', tat)
+                if tat > latest then latest = tat end
+                remaining = floor((tol - (tat - now)) / T)
+                reset = tat - now
+                retry = 0
+              end
+              if remaining < 0 then remaining = 0 end
             end
+            if retry > worst then
+              worst = retry
+              out[1] = 0
+              out[2] = i
+            end
+            out[3 * i + 2] = remaining
+            out[3 * i + 3] = reset
+            out[3 * i + 4] = retry
           end
-          if retry > 0 and retry > worst then
-            worst = retry
-            out[1] = 0
-            out[2] = i
+          if out[1] == 0 then return out end
+          local expires = tonumber(tats[1])
+          if expires and latest + 1000000 <= expires then
+            redis.call('HSET', KEYS[1], unpack(writes))
+          else
+            expires = latest + 61000000
+            writes[#writes + 1] = '~exp'
+            writes[#writes + 1] = fmt('%d', expires)
+            redis.call('HSET', KEYS[1], unpack(writes))
+            redis.call('PEXPIRE', KEYS[1], floor((expires - now) / 1000))
           end
-          table.insert(out, remaining)
-          table.insert(out, reset)
-          table.insert(out, retry)
-        end
-        if out[1] == 0 then return out end
-        for i = 1, n do
-          redis.call('SET', KEYS[i], string.format('%d', newtat[i]), 'PX', math.floor((newtat[i] - now) / 1000) + 1000)
         end
         for j = 1, m do
-          local b = bb + (j - 1) * 5
-          local key = KEYS[n + j]
-          redis.call('HINCRBY', key, 't', ARGV[b + 3])
-          redis.call('HINCRBY', key, 'u', ARGV[b + 4])
-          local ttl = tonumber(ARGV[b + 5])
-          if ttl > 0 then redis.call('EXPIRE', key, ttl) end
+          local b = budgets[j]
+          redis.call('HSET', KEYS[1 + j], 't', fmt('%d', b[1]), 'u', fmt('%d', b[2]))
+          if b[3] then redis.call('EXPIRE', KEYS[1 + j], b[3]) end
         end
         return out
         """)
 
-    /// KEYS: n token-limit keys, m budget keys, then (when counting usage) 3 usage keys (daily, monthly, total).
-    /// ARGV: n, n×(interval, deltaUnits), m, m×(deltaTokens, deltaMicros, ttl|-1),
-    ///       count(0|1), keyID or '', promptTokens, completionTokens, costMicros, 3×ttl|-1.
-    /// Clock-free: a TAT moves by delta×interval and its expiry moves with it, so settling needs no `now`.
+    /// KEYS: the team's TAT hash, m budget hashes, then (when counting usage) 3 usage hashes (daily, monthly, total).
+    /// ARGV[1] packed: n, m, count(0|1), n×(interval, deltaUnits), m×(deltaTokens, deltaMicros, ttl|-1),
+    ///   and when counting: promptTokens, completionTokens, costMicros, 3×ttl|-1.
+    /// ARGV[2…n+1]: the token rules' TAT fields; ARGV[n+2]: key id or ''.
+    /// Clock-free: a TAT moves by delta×interval; when that passes `~exp`, the TTL moves by the same amount.
+    /// A budget or usage hash gets its TTL when this call creates it (period retention counts from the start).
+    /// Usage is one field per hash for the team (`n`) and one per key (`k:<id>`), each the four counters
+    /// (requests, prompt tokens, completion tokens, micro-USD) packed as little-endian doubles
+    /// (`PackedUsage`): two fields read and written instead of eight decimal ones.
     static let settle = RedisScript(
         """
-        local n = tonumber(ARGV[1])
-        for i = 1, n do
-          local a = 1 + (i - 1) * 2
-          local tat = tonumber(redis.call('GET', KEYS[i]))
-          if tat then
-            local shift = tonumber(ARGV[a + 2]) * tonumber(ARGV[a + 1])
-            local nt = math.max(0, tat + shift)
-            local pttl = redis.call('PTTL', KEYS[i])
-            if pttl < 0 then
-              redis.call('SET', KEYS[i], string.format('%d', nt), 'KEEPTTL')
-            elseif pttl + math.floor(shift / 1000) > 0 then
-              redis.call('SET', KEYS[i], string.format('%d', nt), 'PX', pttl + math.floor(shift / 1000))
+        local number, fmt, floor = struct.unpack, string.format, math.floor
+        local packed = ARGV[1]
+        local n, m, count, at = number('<ddd', packed)
+        if n > 0 then
+          local tats = redis.call('HMGET', KEYS[1], '~exp', unpack(ARGV, 2, n + 1))
+          local writes = {}
+          local latest = 0
+          for i = 1, n do
+            local T, delta
+            T, delta, at = number('<dd', packed, at)
+            local tat = tonumber(tats[i + 1])
+            if tat and delta ~= 0 then
+              tat = tat + delta * T
+              if tat < 0 then tat = 0 end
+              writes[#writes + 1] = ARGV[i + 1]
+              writes[#writes + 1] = fmt('%d', tat)
+              if tat > latest then latest = tat end
+            end
+          end
+          if #writes > 0 then
+            local expires = tonumber(tats[1])
+            if expires and latest + 1000000 > expires then
+              local later = latest + 61000000
+              local pttl = redis.call('PTTL', KEYS[1])
+              writes[#writes + 1] = '~exp'
+              writes[#writes + 1] = fmt('%d', later)
+              redis.call('HSET', KEYS[1], unpack(writes))
+              if pttl > 0 then redis.call('PEXPIRE', KEYS[1], pttl + floor((later - expires) / 1000)) end
             else
-              redis.call('DEL', KEYS[i])
+              redis.call('HSET', KEYS[1], unpack(writes))
             end
           end
         end
-        local bb = 2 + 2 * n
-        local m = tonumber(ARGV[bb])
         for j = 1, m do
-          local b = bb + (j - 1) * 3
-          local key = KEYS[n + j]
-          if redis.call('HINCRBY', key, 't', ARGV[b + 1]) < 0 then redis.call('HSET', key, 't', 0) end
-          if redis.call('HINCRBY', key, 'u', ARGV[b + 2]) < 0 then redis.call('HSET', key, 'u', 0) end
-          local ttl = tonumber(ARGV[b + 3])
-          if ttl > 0 and redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, ttl) end
+          local dt, du, ttl
+          dt, du, ttl, at = number('<ddd', packed, at)
+          if dt ~= 0 or du ~= 0 then
+            local key = KEYS[1 + j]
+            local cur = redis.call('HMGET', key, 't', 'u')
+            local t = (tonumber(cur[1]) or 0) + dt
+            local u = (tonumber(cur[2]) or 0) + du
+            redis.call('HSET', key, 't', fmt('%d', t > 0 and t or 0), 'u', fmt('%d', u > 0 and u or 0))
+            if ttl > 0 and not cur[1] then redis.call('EXPIRE', key, ttl) end
+          end
         end
-        local u = bb + 3 * m
-        if tonumber(ARGV[u + 1]) == 1 then
-          local keyid = ARGV[u + 2]
-          local fields = {'requests', 'prompt_tokens', 'completion_tokens', 'cost_micros'}
-          local values = {1, ARGV[u + 3], ARGV[u + 4], ARGV[u + 5]}
+        if count == 1 then
+          local p, c, cost
+          p, c, cost, at = number('<ddd', packed, at)
+          local keyid = ARGV[n + 2]
+          local fields = {'n'}
+          if keyid ~= '' then fields[2] = 'k:' .. keyid end
           for k = 1, 3 do
-            local key = KEYS[n + m + k]
-            for f = 1, 4 do
-              redis.call('HINCRBY', key, fields[f], values[f])
-              if keyid ~= '' then redis.call('HINCRBY', key, 'k:' .. keyid .. ':' .. fields[f], values[f]) end
+            local ttl
+            ttl, at = number('<d', packed, at)
+            local key = KEYS[m + 1 + k]
+            local cur = redis.call('HMGET', key, unpack(fields))
+            local writes = {}
+            for f = 1, #fields do
+              local r, pt, ct, co = 0, 0, 0, 0
+              if cur[f] then r, pt, ct, co = number('<dddd', cur[f]) end
+              writes[2 * f - 1] = fields[f]
+              writes[2 * f] = struct.pack('<dddd', r + 1, pt + p, ct + c, co + cost)
             end
-            local ttl = tonumber(ARGV[u + 5 + k])
-            if ttl > 0 then redis.call('EXPIRE', key, ttl) end
+            redis.call('HSET', key, unpack(writes))
+            if ttl > 0 and not cur[1] then redis.call('EXPIRE', key, ttl) end
           end
         end
         return 1

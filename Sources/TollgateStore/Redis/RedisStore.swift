@@ -109,34 +109,40 @@ public final class RedisStore: StateStore {
 
     public func admit(_ request: AdmissionRequest, now: Date) async throws -> AdmissionDecision {
         if let problem = request.validationError { throw StoreError.invalidArgument(problem) }
+        let periodKeys = request.budgets.map { $0.period.key(at: now) }
         if request.limits.isEmpty && request.budgets.isEmpty {
             // Nothing to check or reserve: no round trip (a team without limits or budgets).
             return .admitted(Admission(reservation: Reservation(team: request.team, keyID: request.keyID, admittedAt: now, tokenLimits: [], budgets: []), limits: []))
         }
-        var scriptKeys: [String] = []
-        var arguments: [String] = [clockArgument(now), String(request.limits.count)]
+        var numbers: [Double] = []
+        numbers.reserveCapacity(3 + 5 * request.budgets.count + 4 * request.limits.count)
+        numbers += [clockArgument(now), Double(request.limits.count), Double(request.budgets.count)]
+        for rule in request.budgets {
+            numbers += [
+                Double(rule.tokenLimit ?? -1), Double(rule.microsLimit ?? -1), Double(rule.reserveTokens),
+                Double(rule.reserveMicros), Double(rule.period.retentionSeconds ?? -1),
+            ]
+        }
         for rule in request.limits {
             let gcra = rule.gcra
-            scriptKeys.append(keys.rateLimit(team: request.team, rule: rule.key))
-            arguments += [
-                String(gcra.emissionIntervalMicros), String(rule.limit), String(gcra.normalizedCost(rule.cost)),
-                String(gcra.toleranceMicros),
+            numbers += [
+                Double(gcra.emissionIntervalMicros), Double(rule.limit), Double(gcra.normalizedCost(rule.cost)),
+                Double(gcra.toleranceMicros),
             ]
         }
-        arguments.append(String(request.budgets.count))
-        for rule in request.budgets {
-            let bucket = AdmissionEvaluator.budgetBucket(scope: rule.scope, periodKey: rule.period.key(at: now))
-            scriptKeys.append(keys.budget(team: request.team, bucket: bucket))
-            arguments += [
-                String(rule.tokenLimit ?? -1), String(rule.microsLimit ?? -1), String(rule.reserveTokens),
-                String(rule.reserveMicros), String(rule.period.retentionSeconds ?? -1),
-            ]
+        var arguments = RESPWriter(capacity: 512)
+        arguments.append(1 + request.budgets.count)
+        arguments.append(keys.rateLimits(team: request.team))
+        for (rule, periodKey) in zip(request.budgets, periodKeys) {
+            arguments.append(keys.budget(team: request.team, bucket: AdmissionEvaluator.budgetBucket(scope: rule.scope, periodKey: periodKey)))
         }
-        let reply = try await pool.execute(RedisScripts.admit.command(keys: scriptKeys, arguments: arguments))
-        return try decision(from: reply, request: request, now: now)
+        arguments.append(packed: numbers)
+        for rule in request.limits { arguments.append(keys.rateLimitField(rule: rule.key)) }
+        let reply = try await pool.execute(RedisCommand(evaluating: RedisScripts.admit, arguments: arguments))
+        return try decision(from: reply, request: request, periodKeys: periodKeys, now: now)
     }
 
-    private func decision(from reply: RedisValue, request: AdmissionRequest, now: Date) throws -> AdmissionDecision {
+    private func decision(from reply: RedisValue, request: AdmissionRequest, periodKeys: [String], now: Date) throws -> AdmissionDecision {
         guard let values = reply.elements?.map(\.int), values.count >= 4, let status = values[0], let index = values[1],
             let dimension = values[2]
         else { throw StoreError.unavailable("unexpected reply to admit") }
@@ -171,10 +177,10 @@ public final class RedisStore: StateStore {
                     key: $0.key, limit: $0.limit, windowSeconds: $0.windowSeconds,
                     reservedTokens: Int($0.gcra.normalizedCost($0.cost)))
             },
-            budgets: request.budgets.map {
+            budgets: zip(request.budgets, periodKeys).map { rule, periodKey in
                 ReservedBudget(
-                    scope: $0.scope, period: $0.period, periodKey: $0.period.key(at: now),
-                    reserved: BudgetConsumption(tokens: $0.reserveTokens, micros: $0.reserveMicros))
+                    scope: rule.scope, period: rule.period, periodKey: periodKey,
+                    reserved: BudgetConsumption(tokens: rule.reserveTokens, micros: rule.reserveMicros))
             })
         return .admitted(Admission(reservation: reservation, limits: statuses))
     }
@@ -189,34 +195,36 @@ public final class RedisStore: StateStore {
 
     private func apply(_ reservation: Reservation, actual: UsageAmount, countUsage: Bool) async throws {
         let team = reservation.team
-        var scriptKeys: [String] = []
-        var arguments = [String(reservation.tokenLimits.count)]
+        var numbers: [Double] = []
+        numbers.reserveCapacity(3 + 2 * reservation.tokenLimits.count + 3 * reservation.budgets.count + 6)
+        numbers += [Double(reservation.tokenLimits.count), Double(reservation.budgets.count), countUsage ? 1 : 0]
         for limit in reservation.tokenLimits {
             let gcra = GCRA(limit: limit.limit, windowSeconds: limit.windowSeconds)
             let bound = max(1, limit.limit) * 10
             let delta = min(max(actual.totalTokens - limit.reservedTokens, -bound), bound)
-            scriptKeys.append(keys.rateLimit(team: team, rule: limit.key))
-            arguments += [String(gcra.emissionIntervalMicros), String(delta)]
+            numbers += [Double(gcra.emissionIntervalMicros), Double(delta)]
         }
-        arguments.append(String(reservation.budgets.count))
         for budget in reservation.budgets {
-            scriptKeys.append(keys.budget(team: team, bucket: budget.bucket))
-            arguments += [
-                String(Int64(actual.totalTokens) - budget.reserved.tokens), String(actual.costMicros - budget.reserved.micros),
-                String(budget.period.retentionSeconds ?? -1),
+            numbers += [
+                Double(Int64(actual.totalTokens) - budget.reserved.tokens), Double(actual.costMicros - budget.reserved.micros),
+                Double(budget.period.retentionSeconds ?? -1),
             ]
         }
-        arguments += [
-            countUsage ? "1" : "0", reservation.keyID ?? "", String(actual.promptTokens), String(actual.completionTokens),
-            String(actual.costMicros),
-        ]
+        var arguments = RESPWriter(capacity: 512)
+        arguments.append(1 + reservation.budgets.count + (countUsage ? BudgetPeriod.allCases.count : 0))
+        arguments.append(keys.rateLimits(team: team))
+        for budget in reservation.budgets { arguments.append(keys.budget(team: team, bucket: budget.bucket)) }
         if countUsage {
+            numbers += [Double(actual.promptTokens), Double(actual.completionTokens), Double(actual.costMicros)]
             for period in BudgetPeriod.allCases {
-                scriptKeys.append(keys.usage(team: team, periodKey: period.key(at: reservation.admittedAt)))
-                arguments.append(String(period.retentionSeconds ?? -1))
+                arguments.append(keys.usage(team: team, periodKey: period.key(at: reservation.admittedAt)))
+                numbers.append(Double(period.retentionSeconds ?? -1))
             }
         }
-        _ = try await pool.execute(RedisScripts.settle.command(keys: scriptKeys, arguments: arguments))
+        arguments.append(packed: numbers)
+        for limit in reservation.tokenLimits { arguments.append(keys.rateLimitField(rule: limit.key)) }
+        arguments.append(reservation.keyID ?? "")
+        _ = try await pool.execute(RedisCommand(evaluating: RedisScripts.settle, arguments: arguments))
     }
 
     public func usage(team: String, period: BudgetPeriod, now: Date) async throws -> UsageReport {
@@ -228,13 +236,19 @@ public final class RedisStore: StateStore {
         var index = 0
         while index + 1 < items.count {
             defer { index += 2 }
-            guard let field = items[index].text, let value = items[index + 1].int else { continue }
-            if field.hasPrefix("k:"), let lastColon = field.lastIndex(of: ":") {
-                let keyID = String(field[field.index(field.startIndex, offsetBy: 2)..<lastColon])
-                let name = String(field[field.index(after: lastColon)...])
-                Self.set(&perKey[keyID, default: UsageCounters()], field: name, value: value)
-            } else {
-                Self.set(&total, field: field, value: value)
+            guard let field = items[index].text, case .string(let value) = items[index + 1] else { continue }
+            if let packed = PackedUsage(value), field == "n" {
+                packed.add(to: &total)
+            } else if let packed = PackedUsage(value), field.hasPrefix("k:"), !field.dropFirst(2).contains(":") {
+                packed.add(to: &perKey[String(field.dropFirst(2)), default: UsageCounters()])
+            } else if let legacy = Int64(String(decoding: value, as: UTF8.self)) {
+                // Decimal fields written before usage was packed (`requests`, `k:<id>:requests`, ...).
+                let parts = field.split(separator: ":", omittingEmptySubsequences: false)
+                if parts.count == 3, parts[0] == "k" {
+                    Self.add(legacy, field: parts[2], to: &perKey[String(parts[1]), default: UsageCounters()])
+                } else if parts.count == 1 {
+                    Self.add(legacy, field: parts[0], to: &total)
+                }
             }
         }
         return UsageReport(
@@ -242,12 +256,12 @@ public final class RedisStore: StateStore {
             periodEnd: period.end(containing: now), total: total, perKey: perKey)
     }
 
-    private static func set(_ counters: inout UsageCounters, field: String, value: Int64) {
+    private static func add(_ value: Int64, field: Substring, to counters: inout UsageCounters) {
         switch field {
-        case "requests": counters.requests = value
-        case "prompt_tokens": counters.promptTokens = value
-        case "completion_tokens": counters.completionTokens = value
-        case "cost_micros": counters.costMicros = value
+        case "requests": counters.requests += value
+        case "prompt_tokens": counters.promptTokens += value
+        case "completion_tokens": counters.completionTokens += value
+        case "cost_micros": counters.costMicros += value
         default: break
         }
     }
@@ -260,8 +274,8 @@ public final class RedisStore: StateStore {
         return BudgetConsumption(tokens: parts[0].int ?? 0, micros: parts[1].int ?? 0)
     }
 
-    private func clockArgument(_ now: Date) -> String {
-        configuration.clock == .server ? "-1" : String(AdmissionEvaluator.micros(now))
+    private func clockArgument(_ now: Date) -> Double {
+        configuration.clock == .server ? -1 : Double(AdmissionEvaluator.micros(now))
     }
 
     // MARK: Lifecycle

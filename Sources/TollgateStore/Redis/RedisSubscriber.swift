@@ -60,7 +60,7 @@ final class RedisSubscriber: @unchecked Sendable {
                     connection.close()
                     break
                 }
-                _ = try connection.roundTrip(RedisCommand(["SUBSCRIBE", channel]).arguments).checked()
+                _ = try connection.roundTrip(RedisCommand(["SUBSCRIBE", channel])).checked()
                 subscribed.store(true, ordering: .relaxed)
                 backoff = options.initialBackoff
                 if everConnected { deliver(.all) }

@@ -37,14 +37,3 @@ enum RedisValue: Sendable, Hashable {
         return self
     }
 }
-
-/// One command as raw arguments, with what to send instead if Redis answers NOSCRIPT.
-struct RedisCommand: Sendable {
-    var arguments: [[UInt8]]
-    var noScriptFallback: [[UInt8]]?
-
-    init(_ arguments: [String], noScriptFallback: [String]? = nil) {
-        self.arguments = arguments.map { Array($0.utf8) }
-        self.noScriptFallback = noScriptFallback.map { $0.map { Array($0.utf8) } }
-    }
-}

@@ -1,33 +1,60 @@
-import Dispatch
 import Foundation
 import Logging
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// One Redis connection driven by its own thread, with pipelining.
+/// One pipelined Redis connection: callers write, a dedicated thread reads.
 ///
-/// Async callers enqueue jobs (a few commands each) into a bounded queue and suspend on a
-/// continuation. The thread takes everything queued, appends all commands to hiredis' output buffer,
-/// writes them in one go and reads the replies in order, handing each job its replies. So N concurrent
-/// requests cost about one network round trip, and no blocking call ever runs in the cooperative pool.
+/// A caller writes its encoded command to the socket itself with a non-blocking `send` (under the
+/// lock, so commands and the queue of expected replies stay in the same order) and suspends on a
+/// continuation. The worker thread sits in `poll` on the socket, reads replies as they arrive and
+/// resumes their callers in order. So a request costs one thread wake-up on the way back and none on
+/// the way out, and N concurrent requests still share round trips. What the socket does not take at
+/// once waits in `outbox` for the thread to flush; while disconnected, requests wait for the thread to
+/// connect. No blocking call runs in the cooperative pool.
 ///
-/// `@unchecked Sendable` is safe because the only non-Sendable state, `connection` and the backoff
-/// fields, is touched exclusively by the worker thread; the queue is behind a `Mutex`.
+/// `@unchecked Sendable` is safe because the `RedisConnection` (a hiredis context) is only written to
+/// and closed under `state`'s lock, and only read from by the worker thread, which is also the only one
+/// that closes it; the backoff fields are touched by the worker thread alone.
 final class RedisWorker: @unchecked Sendable {
+    typealias Completion = @Sendable (Result<RedisValue, StoreError>) -> Void
+
     struct Job {
-        var commands: [RedisCommand]
-        var completion: @Sendable (Result<[RedisValue], StoreError>) -> Void
+        var command: RedisCommand
+        var completion: Completion
+        /// When its bytes went out; the reply must come within `commandTimeout` of it.
+        var sentAt: ContinuousClock.Instant
+        /// Already re-sent as EVAL after NOSCRIPT.
+        var retried = false
+    }
+
+    private struct State {
+        var connection: RedisConnection?
+        /// Jobs whose commands are written (or in `outbox`), in the order their replies will come.
+        var awaiting = JobQueue()
+        /// Bytes written by callers that the socket did not take yet; flushed by the thread.
+        var outbox: [UInt8] = []
+        /// Jobs that arrived while disconnected; the thread connects and sends them.
+        var waiting: [Job] = []
+        /// Set by a caller whose write failed; the thread drops the connection.
+        var writeFailure: String?
+        /// Until then, reconnecting is not tried and requests fail at once.
+        var retryAfter = ContinuousClock.now
+        var stopped = false
+
+        var queued: Int { awaiting.count + waiting.count }
     }
 
     private let url: RedisURL
     private let options: RedisConnectionOptions
-    private let queue = Mutex<(jobs: [Job], stopped: Bool)>(([], false))
-    private let wakeup = DispatchSemaphore(value: 0)
+    private let state = Mutex(State())
+    private let wakeup: WakeupPipe
     private let logger: Logger
 
     // Worker-thread-only state.
-    private var connection: RedisConnection?
     private var backoff: Duration
-    private var nextAttempt = ContinuousClock.now
     private var healthy = true
 
     init(url: RedisURL, options: RedisConnectionOptions, name: String, logger: Logger) {
@@ -35,125 +62,215 @@ final class RedisWorker: @unchecked Sendable {
         self.url = url
         self.options = options
         self.backoff = options.initialBackoff
+        self.wakeup = WakeupPipe()
         let thread = Thread { [self] in self.run() }
         thread.name = name
         thread.start()
     }
 
-    /// Runs the commands in order on this connection; throws `.overloaded` if the queue is full and
+    /// Runs the command on this connection; throws `.overloaded` if too many are queued and
     /// `.unavailable` if Redis cannot be reached or the connection breaks.
-    func execute(_ commands: [RedisCommand]) async throws -> [RedisValue] {
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<[RedisValue], StoreError>, Never>) in
-            let job = Job(commands: commands) { continuation.resume(returning: $0) }
-            let refusal: StoreError? = queue.withLock { state in
-                if state.stopped { return .unavailable("the Redis store is shut down") }
-                if state.jobs.count >= options.queueLimit {
-                    return .overloaded("Redis request queue is full (\(options.queueLimit) pending)")
-                }
-                state.jobs.append(job)
-                return nil
-            }
-            if let refusal {
-                continuation.resume(returning: .failure(refusal))
-            } else {
-                wakeup.signal()
-            }
+    func execute(_ command: RedisCommand) async throws -> RedisValue {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<RedisValue, StoreError>, Never>) in
+            let job = Job(command: command, completion: { continuation.resume(returning: $0) }, sentAt: .now)
+            if let refusal = submit(job) { continuation.resume(returning: .failure(refusal)) }
         }
         return try result.get()
     }
 
     func stop() {
-        queue.withLock { $0.stopped = true }
-        wakeup.signal()
+        state.withLock { state in
+            state.stopped = true
+            wakeup.signal()
+        }
     }
+
+    /// Writes the job's command (or queues it) under the lock; returns why it was refused, if it was.
+    private func submit(_ job: Job) -> StoreError? {
+        state.withLock { state -> StoreError? in
+            if state.stopped { return .unavailable("the Redis store is shut down") }
+            if state.queued >= options.queueLimit {
+                return .overloaded("Redis request queue is full (\(options.queueLimit) pending)")
+            }
+            guard let connection = state.connection else {
+                if ContinuousClock.now < state.retryAfter {
+                    return .unavailable("Redis at \(url.host):\(url.port) is unreachable (reconnecting with backoff)")
+                }
+                state.waiting.append(job)
+                if state.waiting.count == 1 { wakeup.signal() }
+                return nil
+            }
+            Self.write(job.command.encoded, on: connection, state: &state, wakeup: wakeup)
+            state.awaiting.append(job)
+            return nil
+        }
+    }
+
+    /// Sends at once when nothing is queued before it, else appends to `outbox` (order is what
+    /// matches replies to jobs); the thread is woken when `outbox` becomes non-empty or a write fails.
+    private static func write(_ bytes: [UInt8], on connection: RedisConnection, state: inout State, wakeup: WakeupPipe) {
+        var sent = 0
+        if state.outbox.isEmpty && state.writeFailure == nil {
+            switch bytes.withUnsafeBytes({ connection.sendNow($0) }) {
+            case .sent(let count):
+                sent = count
+            case .failed(let reason):
+                state.writeFailure = reason
+                wakeup.signal()
+                return
+            }
+        }
+        guard sent < bytes.count else { return }
+        if state.outbox.isEmpty { wakeup.signal() }
+        state.outbox.append(contentsOf: bytes[sent...])
+    }
+
+    // MARK: Worker thread
 
     private func run() {
         while true {
-            wakeup.wait()
-            let (batch, stopped) = queue.withLock { state -> ([Job], Bool) in
-                let count = min(state.jobs.count, options.maxBatch)
-                let batch = Array(state.jobs.prefix(count))
-                state.jobs.removeFirst(count)
-                if count > 0 && !state.jobs.isEmpty { wakeup.signal() }
-                return (batch, state.stopped)
-            }
+            let (connection, stopped, hasWaiting) = state.withLock { ($0.connection, $0.stopped, !$0.waiting.isEmpty) }
             if stopped {
-                let rest = queue.withLock { state -> [Job] in
-                    defer { state.jobs.removeAll() }
-                    return state.jobs
-                }
-                for job in batch + rest { job.completion(.failure(.unavailable("the Redis store is shut down"))) }
-                connection?.close()
-                connection = nil
+                shutDown()
                 return
             }
-            if !batch.isEmpty { process(batch) }
+            if let connection {
+                serve(connection)
+            } else if hasWaiting {
+                connect()
+            } else {
+                wakeup.wait(fd: nil, events: 0, timeoutMilliseconds: -1)
+                wakeup.drain()
+            }
         }
     }
 
-    private func process(_ batch: [Job]) {
-        guard let connection = connectIfNeeded() else {
-            let reason = "Redis at \(url.host):\(url.port) is unreachable (reconnecting with backoff)"
-            for job in batch { job.completion(.failure(.unavailable(reason))) }
+    /// One round of waiting on the socket: flushes the outbox, reads replies, enforces the timeout.
+    private func serve(_ connection: RedisConnection) {
+        let (wantsWrite, oldest, failure) = state.withLock { ($0.outbox.isEmpty == false, $0.awaiting.first?.sentAt, $0.writeFailure) }
+        if let failure {
+            drop(connection, reason: failure)
             return
         }
+        let timeout = options.commandTimeout
+        var waitMillis = Self.milliseconds(timeout)
+        if let oldest {
+            let waited = ContinuousClock.now - oldest
+            if waited >= timeout {
+                drop(connection, reason: "no reply from Redis within \(timeout)")
+                return
+            }
+            waitMillis = max(1, Self.milliseconds(timeout - waited))
+        }
+        let events = Int16(POLLIN) | (wantsWrite ? Int16(POLLOUT) : 0)
+        let ready = wakeup.wait(fd: connection.fileDescriptor, events: events, timeoutMilliseconds: waitMillis)
+        if ready.woken { wakeup.drain() }
         do {
-            for job in batch {
-                for command in job.commands { try connection.append(command.arguments) }
+            if ready.events & Int16(POLLOUT) != 0 { try flushOutbox(connection) }
+            if ready.events & (Int16(POLLIN) | Int16(POLLHUP) | Int16(POLLERR)) != 0 {
+                try connection.readAvailable()
+                while let reply = try connection.bufferedReply() { try deliver(reply, on: connection) }
             }
-            var results: [[RedisValue]] = []
-            results.reserveCapacity(batch.count)
-            var retries: [(job: Int, command: Int)] = []
-            for (jobIndex, job) in batch.enumerated() {
-                var replies: [RedisValue] = []
-                for (commandIndex, command) in job.commands.enumerated() {
-                    let reply = try connection.readReply()
-                    if case .error(let message) = reply, message.hasPrefix("NOSCRIPT"), command.noScriptFallback != nil {
-                        retries.append((jobIndex, commandIndex))
-                    }
-                    replies.append(reply)
-                }
-                results.append(replies)
-            }
-            // Scripts flushed from Redis (restart, SCRIPT FLUSH) are re-sent in full with EVAL, which
-            // also caches them again; done after the batch so pipelined replies stay in order.
-            for retry in retries {
-                if let fallback = batch[retry.job].commands[retry.command].noScriptFallback {
-                    try connection.append(fallback)
-                }
-            }
-            for retry in retries { results[retry.job][retry.command] = try connection.readReply() }
-            for (job, replies) in zip(batch, results) { job.completion(.success(replies)) }
         } catch {
-            connection.close()
-            self.connection = nil
-            markUnhealthy("\(error)")
-            scheduleReconnect()
-            let storeError = (error as? StoreError) ?? .unavailable("\(error)")
-            // Replies already read are not delivered: the batch fails as a whole, callers retry or fail over.
-            for job in batch { job.completion(.failure(storeError)) }
+            drop(connection, reason: "\(error)")
         }
     }
 
-    private func connectIfNeeded() -> RedisConnection? {
-        if let connection, !connection.isBroken { return connection }
-        connection?.close()
-        connection = nil
-        guard ContinuousClock.now >= nextAttempt else { return nil }
-        do {
-            let fresh = try RedisConnection(url: url, connectTimeout: options.connectTimeout, commandTimeout: options.commandTimeout)
-            connection = fresh
-            backoff = options.initialBackoff
-            if !healthy {
-                healthy = true
-                logger.info("Redis connection restored", metadata: ["redis.url": "\(url)"])
+    private func flushOutbox(_ connection: RedisConnection) throws {
+        try state.withLock { state in
+            guard !state.outbox.isEmpty else { return }
+            switch state.outbox.withUnsafeBytes({ connection.sendNow($0) }) {
+            case .sent(let count): state.outbox.removeFirst(count)
+            case .failed(let reason): throw StoreError.unavailable("redis I/O failed: \(reason)")
             }
-            return fresh
-        } catch {
-            markUnhealthy("\(error)")
-            scheduleReconnect()
-            return nil
         }
+    }
+
+    /// Hands a reply to the oldest awaiting job; a script Redis lost (restart, SCRIPT FLUSH) is re-sent
+    /// in full with EVAL, which also caches it again, and its job waits for that reply instead.
+    private func deliver(_ reply: RedisValue, on connection: RedisConnection) throws {
+        let finished: Job? = try state.withLock { state in
+            guard var job = state.awaiting.popFirst() else {
+                throw StoreError.unavailable("Redis sent a reply nobody asked for")
+            }
+            if !job.retried, case .error(let message) = reply, message.hasPrefix("NOSCRIPT"),
+                let fallback = job.command.noScriptFallback
+            {
+                job.retried = true
+                job.sentAt = .now
+                Self.write(fallback, on: connection, state: &state, wakeup: wakeup)
+                state.awaiting.append(job)
+                return nil
+            }
+            return job
+        }
+        finished?.completion(.success(reply))
+    }
+
+    private func connect() {
+        let attempt: Bool = state.withLock { ContinuousClock.now >= $0.retryAfter }
+        var failure: String?
+        if attempt {
+            do {
+                let fresh = try RedisConnection(url: url, connectTimeout: options.connectTimeout, commandTimeout: options.commandTimeout)
+                backoff = options.initialBackoff
+                if !healthy {
+                    healthy = true
+                    logger.info("Redis connection restored", metadata: ["redis.url": "\(url)"])
+                }
+                state.withLock { state in
+                    state.connection = fresh
+                    state.writeFailure = nil
+                    let waiting = state.waiting
+                    state.waiting.removeAll()
+                    for var job in waiting {
+                        job.sentAt = .now
+                        Self.write(job.command.encoded, on: fresh, state: &state, wakeup: wakeup)
+                        state.awaiting.append(job)
+                    }
+                }
+                return
+            } catch {
+                markUnhealthy("\(error)")
+                scheduleReconnect()
+                failure = "\(error)"
+            }
+        }
+        let reason = failure ?? "Redis at \(url.host):\(url.port) is unreachable (reconnecting with backoff)"
+        let failed = state.withLock { state -> [Job] in
+            defer { state.waiting.removeAll() }
+            return state.waiting
+        }
+        for job in failed { job.completion(.failure(.unavailable(reason))) }
+    }
+
+    /// Closes a broken connection and fails everything that was waiting on it; the next request
+    /// reconnects (after the backoff). Replies already read were delivered; the rest are lost.
+    private func drop(_ connection: RedisConnection, reason: String) {
+        markUnhealthy(reason)
+        scheduleReconnect()
+        let failed = state.withLock { state -> [Job] in
+            connection.close()
+            state.connection = nil
+            state.outbox.removeAll()
+            state.writeFailure = nil
+            return state.awaiting.removeAll()
+        }
+        let error = StoreError.unavailable(reason.hasPrefix("state store unavailable") ? reason : "Redis connection lost: \(reason)")
+        for job in failed { job.completion(.failure(error)) }
+    }
+
+    private func shutDown() {
+        let failed = state.withLock { state -> [Job] in
+            state.connection?.close()
+            state.connection = nil
+            state.outbox.removeAll()
+            let jobs = state.awaiting.removeAll() + state.waiting
+            state.waiting.removeAll()
+            wakeup.close()
+            return jobs
+        }
+        for job in failed { job.completion(.failure(.unavailable("the Redis store is shut down"))) }
     }
 
     /// Logs once per outage, not once per failed request.
@@ -164,7 +281,14 @@ final class RedisWorker: @unchecked Sendable {
     }
 
     private func scheduleReconnect() {
-        nextAttempt = ContinuousClock.now + backoff
+        let delay = backoff
+        state.withLock { $0.retryAfter = ContinuousClock.now + delay }
         backoff = min(backoff * 2, options.maxBackoff)
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int32 {
+        let components = duration.components
+        let millis = components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+        return Int32(clamping: max(0, millis))
     }
 }
