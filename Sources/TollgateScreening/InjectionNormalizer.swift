@@ -145,114 +145,151 @@ struct InjectionNormalizer {
     /// `fold`, also reporting whether the text was disguised: a Latin word with Cyrillic/Greek look-alikes
     /// mixed in, full-width Latin letters, or an invisible character between two letters.
     static func fold(_ text: String, disguised: inout Bool) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count)
-        var lastWasSpace = true
-        if ASCII.isASCII(text) {
-            for byte in text.utf8 {
-                if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
-                    if !lastWasSpace { out.append(0x20) }
-                    lastWasSpace = true
-                } else {
-                    out.append(byte)
-                    lastWasSpace = false
+        var copy = text
+        let (folded, wasDisguised) = copy.withUTF8 { foldBytes($0) }
+        if wasDisguised { disguised = true }
+        return folded
+    }
+
+    /// `fold` over UTF-8 bytes. Pure ASCII (the common case) is one copy that collapses whitespace;
+    /// other text is decoded by hand, and only lines holding a scalar NFKC can change go through
+    /// Foundation (a newline never composes with its neighbours, so line-wise NFKC equals whole-text NFKC).
+    static func foldBytes(_ bytes: UnsafeBufferPointer<UInt8>) -> (bytes: [UInt8], disguised: Bool) {
+        let count = bytes.count
+        if ASCII.isASCII(bytes) {
+            let out = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+                var written = 0
+                var lastWasSpace = true
+                for index in 0..<count {
+                    let byte = bytes[index]
+                    if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
+                        if !lastWasSpace {
+                            buffer[written] = 0x20
+                            written += 1
+                        }
+                        lastWasSpace = true
+                    } else {
+                        buffer[written] = byte
+                        written += 1
+                        lastWasSpace = false
+                    }
+                }
+                initialized = written
+            }
+            return (out, false)
+        }
+        var folder = Folder(capacity: count)
+        var lineStart = 0
+        while lineStart <= count {
+            var lineEnd = lineStart
+            var needsNFKC = false
+            while lineEnd < count {
+                let byte = bytes[lineEnd]
+                if byte == 0x0A { break }
+                if byte < 0x80 {
+                    lineEnd += 1
+                    continue
+                }
+                let (value, length) = UTF8Decoding.decode(bytes, at: lineEnd)
+                if !NFKCStableRanges.contains(value) {
+                    needsNFKC = true
+                    // Full-width Latin letters are a disguise in otherwise Latin text.
+                    if value >= 0xFF21 && value <= 0xFF5A { folder.disguised = true }
+                }
+                lineEnd += length
+            }
+            if needsNFKC {
+                let line = String(decoding: UnsafeBufferPointer(rebasing: bytes[lineStart..<lineEnd]), as: UTF8.self)
+                for scalar in line.precomposedStringWithCompatibilityMapping.unicodeScalars {
+                    folder.consume(scalar.value)
+                }
+            } else {
+                var index = lineStart
+                while index < lineEnd {
+                    let byte = bytes[index]
+                    if byte < 0x80 {
+                        folder.consumeASCII(byte)
+                        index += 1
+                    } else {
+                        let (value, length) = UTF8Decoding.decode(bytes, at: index)
+                        folder.consume(value)
+                        index += length
+                    }
                 }
             }
-            return out
+            if lineEnd < count { folder.consumeASCII(0x0A) }
+            lineStart = lineEnd + 1
         }
-        // Per word: does it hold real ASCII letters, and look-alikes folded to Latin?
+        return (folder.out, folder.disguised)
+    }
+
+    /// The state of `fold` over non-ASCII text: output, whitespace collapsing, and per word whether it
+    /// holds real ASCII letters and look-alikes folded to Latin (a disguise when both).
+    private struct Folder {
+        var out: [UInt8] = []
+        var disguised = false
+        var lastWasSpace = true
         var wordHasASCII = false
         var wordHasLookalike = false
         var invisibleAfterLetter = false
-        func consume(_ scalar: Unicode.Scalar) {
-            let value = scalar.value
+
+        init(capacity: Int) { out.reserveCapacity(capacity) }
+
+        @inline(__always)
+        mutating func consumeASCII(_ byte: UInt8) {
+            if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
+                space()
+                return
+            }
+            lastWasSpace = false
+            if UnicodeFolding.isASCIILetter(byte) {
+                wordHasASCII = true
+                if invisibleAfterLetter || wordHasLookalike { disguised = true }
+            } else if byte < 0x30 || byte > 0x39 {
+                // Punctuation ends a word: "α-helix" mixes scripts across words, not within one.
+                wordHasASCII = false
+                wordHasLookalike = false
+            }
+            invisibleAfterLetter = false
+            out.append(byte)
+        }
+
+        mutating func space() {
+            if !lastWasSpace { out.append(0x20) }
+            lastWasSpace = true
+            wordHasASCII = false
+            wordHasLookalike = false
+            invisibleAfterLetter = false
+        }
+
+        mutating func consume(_ value: UInt32) {
+            if value < 0x80 {
+                consumeASCII(UInt8(value))
+                return
+            }
             if UnicodeFolding.isInvisible(value) {
                 if let last = out.last, !lastWasSpace, UnicodeFolding.isASCIILetter(last) { invisibleAfterLetter = true }
                 return
             }
             if UnicodeFolding.isWhitespace(value) {
-                if !lastWasSpace { out.append(0x20) }
-                lastWasSpace = true
-                wordHasASCII = false
-                wordHasLookalike = false
-                invisibleAfterLetter = false
+                space()
                 return
             }
             lastWasSpace = false
-            if value < 0x80 {
-                let byte = UInt8(value)
-                if UnicodeFolding.isASCIILetter(byte) {
-                    wordHasASCII = true
-                    if invisibleAfterLetter { disguised = true }
-                    if wordHasLookalike { disguised = true }
-                } else if byte < 0x30 || byte > 0x39 {
-                    // Punctuation ends a word: "α-helix" mixes scripts across words, not within one.
-                    wordHasASCII = false
-                    wordHasLookalike = false
-                }
-                invisibleAfterLetter = false
-                out.append(byte)
-            } else if let latin = UnicodeFolding.latinLookalike(value) {
+            if let latin = UnicodeFolding.latinLookalike(value) {
                 wordHasLookalike = true
-                if wordHasASCII { disguised = true }
-                if invisibleAfterLetter { disguised = true }
+                if wordHasASCII || invisibleAfterLetter { disguised = true }
                 invisibleAfterLetter = false
                 out.append(latin)
             } else {
                 invisibleAfterLetter = false
+                guard let scalar = Unicode.Scalar(value) else {
+                    out.append(contentsOf: [0xEF, 0xBF, 0xBD])
+                    return
+                }
                 out.append(contentsOf: scalar.utf8)
             }
         }
-        // NFKC through Foundation is the slowest step: run it per line, only on lines with a scalar it can
-        // change (a newline never composes with its neighbours, so line-wise NFKC equals whole-text NFKC).
-        // Works on the UTF-8 bytes (a Swift string is valid UTF-8): decoding by hand avoids String index
-        // validation per scalar.
-        let bytes = Array(text.utf8)
-        let count = bytes.count
-        func decode(_ index: Int) -> (value: UInt32, length: Int) {
-            let lead = UInt32(bytes[index])
-            if lead < 0x80 { return (lead, 1) }
-            if lead < 0xE0, index + 1 < count { return ((lead & 0x1F) << 6 | UInt32(bytes[index + 1] & 0x3F), 2) }
-            if lead < 0xF0, index + 2 < count {
-                return ((lead & 0x0F) << 12 | UInt32(bytes[index + 1] & 0x3F) << 6 | UInt32(bytes[index + 2] & 0x3F), 3)
-            }
-            if index + 3 < count {
-                let value = (lead & 0x07) << 18 | UInt32(bytes[index + 1] & 0x3F) << 12
-                    | UInt32(bytes[index + 2] & 0x3F) << 6 | UInt32(bytes[index + 3] & 0x3F)
-                return (value, 4)
-            }
-            return (0xFFFD, count - index)
-        }
-        var lineStart = 0
-        while lineStart <= count {
-            var lineEnd = lineStart
-            while lineEnd < count, bytes[lineEnd] != 0x0A { lineEnd += 1 }
-            var needsNFKC = false
-            var index = lineStart
-            while index < lineEnd {
-                let (value, length) = decode(index)
-                if !NFKCStableRanges.contains(value) {
-                    needsNFKC = true
-                    // Full-width Latin letters are a disguise in otherwise Latin text.
-                    if value >= 0xFF21 && value <= 0xFF5A { disguised = true }
-                }
-                index += length
-            }
-            if needsNFKC {
-                let line = String(decoding: bytes[lineStart..<lineEnd], as: UTF8.self)
-                for scalar in line.precomposedStringWithCompatibilityMapping.unicodeScalars { consume(scalar) }
-            } else {
-                index = lineStart
-                while index < lineEnd {
-                    let (value, length) = decode(index)
-                    consume(Unicode.Scalar(value) ?? "\u{FFFD}")
-                    index += length
-                }
-            }
-            if lineEnd < count { consume("\n") }
-            lineStart = lineEnd + 1
-        }
-        return out
     }
 
     /// Folds digits and symbols to letters inside words that already contain letters (`pr3v10u$`), leaving
@@ -544,6 +581,14 @@ struct InjectionNormalizer {
 
     /// The text with `%XX` escapes decoded, when it has at least two of them and decodes to valid UTF-8.
     static func percentDecoded(_ text: [UInt8]) -> String? {
+        // Most text has no escape at all: count them before copying anything.
+        var found = 0
+        var probe = 0
+        while probe + 2 < text.count, found < 2 {
+            if text[probe] == 0x25, hexValue(text[probe + 1]) != nil, hexValue(text[probe + 2]) != nil { found += 1 }
+            probe += 1
+        }
+        guard found >= 2 else { return nil }
         var escapes = 0
         var out: [UInt8] = []
         out.reserveCapacity(text.count)

@@ -2,6 +2,10 @@
 /// can match a message at all, and where. Walking it costs a few nanoseconds per word, against several
 /// microseconds per kilobyte for a PCRE2 scan, so most rules never run on ordinary text, and those that
 /// do only search windows around their keywords.
+///
+/// A keyword ending in `$` matches only a whole word (the next byte is not an ASCII letter or digit):
+/// `in$` fires on "in" but not on "information". Short common words (`the`, `in`, `you`, `do`) as plain
+/// prefixes would start an anchored PCRE2 attempt at almost every word of ordinary text.
 struct KeywordIndex: Sendable {
     /// How far before and after a keyword a rule's match may extend.
     static let windowBefore = 192
@@ -11,16 +15,36 @@ struct KeywordIndex: Sendable {
     /// Beyond this many hits for one anchored rule, search the whole view instead.
     static let maximumHits = 1 << 20
 
-    private static let alphabet = 37
+    /// Symbols bytes map to: 26 letters, 10 digits, one for every non-ASCII byte.
+    private static let letters = 37
+    /// The trie's extra symbol for "the word ends here" (`$` keywords).
+    private static let wordEnd = 37
+    private static let alphabet = 38
     private var children: [Int32]
     private var terminals: [[Int32]]
     /// `terminals` flattened: the rules ending at node n are `terminalRules[terminalStart[n]..<terminalStart[n + 1]]`.
     private var terminalStart: [Int32] = []
     private var terminalRules: [Int32] = []
-    /// Whether any keyword starts with symbol pair (a, b) at `a * (alphabet + 1) + b`, `b == alphabet`
+    /// Whether any keyword starts with symbol pair (a, b) at `a * (letters + 1) + b`, `b == wordEnd`
     /// standing for "the word ends here": most positions of the letters-only view are rejected by this
     /// one lookup instead of a trie walk.
     private var startsWithPair: [Bool] = []
+
+    /// The trie symbols of a keyword (`$` at the end becomes `wordEnd`); nil for a character outside
+    /// the alphabet, which ends the keyword early as before.
+    private static func keywordSymbols(_ keyword: String) -> [Int] {
+        var result: [Int] = []
+        let bytes = Array(keyword.utf8)
+        for (offset, byte) in bytes.enumerated() {
+            if byte == UInt8(ascii: "$"), offset == bytes.count - 1, offset > 0 {
+                result.append(wordEnd)
+                break
+            }
+            guard let symbol = symbol(byte) else { break }
+            result.append(symbol)
+        }
+        return result
+    }
 
     init(keywordsByRule: [[String]]) {
         children = [Int32](repeating: -1, count: Self.alphabet)
@@ -28,8 +52,7 @@ struct KeywordIndex: Sendable {
         for (rule, keywords) in keywordsByRule.enumerated() {
             for keyword in keywords {
                 var node = 0
-                for byte in keyword.utf8 {
-                    guard let symbol = Self.symbol(byte) else { break }
+                for symbol in Self.keywordSymbols(keyword) {
                     let slot = node * Self.alphabet + symbol
                     if children[slot] < 0 {
                         children[slot] = Int32(terminals.count)
@@ -41,15 +64,18 @@ struct KeywordIndex: Sendable {
                 if node != 0, !terminals[node].contains(Int32(rule)) { terminals[node].append(Int32(rule)) }
             }
         }
-        startsWithPair = [Bool](repeating: false, count: Self.alphabet * (Self.alphabet + 1))
+        startsWithPair = [Bool](repeating: false, count: Self.letters * (Self.letters + 1))
         for keywords in keywordsByRule {
             for keyword in keywords {
-                let symbols = keyword.utf8.prefix(2).map { Self.symbol($0) }
-                guard let first = symbols.first ?? nil else { continue }
-                if symbols.count == 2, let second = symbols[1] {
-                    startsWithPair[first * (Self.alphabet + 1) + second] = true
+                let symbols = Self.keywordSymbols(keyword)
+                guard let first = symbols.first, first < Self.letters else { continue }
+                if symbols.count >= 2 {
+                    // A whole one-symbol word ("2$") pairs with the word end (`wordEnd == letters`), but
+                    // also with a non-ASCII byte, which counts as a word end too (see `hits`).
+                    startsWithPair[first * (Self.letters + 1) + symbols[1]] = true
+                    if symbols[1] == Self.wordEnd { startsWithPair[first * (Self.letters + 1) + 36] = true }
                 } else {
-                    for second in 0...Self.alphabet { startsWithPair[first * (Self.alphabet + 1) + second] = true }
+                    for second in 0...Self.letters { startsWithPair[first * (Self.letters + 1) + second] = true }
                 }
             }
         }
@@ -99,21 +125,33 @@ struct KeywordIndex: Sendable {
                                 defer { previousIsWord = isWord }
                                 guard isWord, !(wordStartsOnly && previousIsWord) else { continue }
                                 let next = position + 1 < count ? Int(symbols[Int(buffer[position + 1])]) : -1
-                                guard pairs[first * (Self.alphabet + 1) + (next < 0 ? Self.alphabet : next)] else {
+                                guard pairs[first * (Self.letters + 1) + (next < 0 ? Self.wordEnd : next)] else {
                                     continue
                                 }
                                 var node = Int(children[first])
                                 var cursor = position + 1
                                 while node > 0 {
                                     var slot = Int(terminalStart[node])
-                                    let end = Int(terminalStart[node + 1])
+                                    var end = Int(terminalStart[node + 1])
                                     while slot < end {
                                         hits.add(rule: Int(terminalRules[slot]), position: position)
                                         slot += 1
                                     }
-                                    guard cursor < count else { break }
-                                    let symbol = Int(symbols[Int(buffer[cursor])])
-                                    guard symbol >= 0 else { break }
+                                    let symbol = cursor < count ? Int(symbols[Int(buffer[cursor])]) : -1
+                                    if symbol < 0 || symbol == 36 {
+                                        // The word ends here for whole-word keywords: a non-ASCII
+                                        // character counts too, as PCRE2's `\b` may see punctuation there.
+                                        let whole = Int(children[node * Self.alphabet + Self.wordEnd])
+                                        if whole > 0 {
+                                            slot = Int(terminalStart[whole])
+                                            end = Int(terminalStart[whole + 1])
+                                            while slot < end {
+                                                hits.add(rule: Int(terminalRules[slot]), position: position)
+                                                slot += 1
+                                            }
+                                        }
+                                        if symbol < 0 { break }
+                                    }
                                     node = Int(children[node * Self.alphabet + symbol])
                                     cursor += 1
                                 }

@@ -185,7 +185,8 @@ private struct Fields {
         return parsed ?? nil
     }
 
-    /// Keywords are lower-case word prefixes made of ASCII letters, digits or any non-ASCII characters.
+    /// Keywords are lower-case word prefixes made of ASCII letters, digits or any non-ASCII characters,
+    /// optionally ending in `$` for a whole word.
     mutating func keywords() -> [String] {
         guard let value = value("keywords") else { return [] }
         guard let sequence = value.sequence else {
@@ -195,10 +196,11 @@ private struct Fields {
         var words: [String] = []
         for item in sequence {
             let word = item.string ?? ""
-            let valid = !word.isEmpty && word.utf8.allSatisfy { byte in
+            let stem = word.hasSuffix("$") ? word.dropLast() : Substring(word)
+            let valid = !stem.isEmpty && stem.utf8.allSatisfy { byte in
                 byte >= 0x80 || (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
             }
-            if valid { words.append(word) } else { fail(item, "keyword '\(word)' must be lower-case letters or digits") }
+            if valid { words.append(word) } else { fail(item, "keyword '\(word)' must be lower-case letters or digits (and an optional final `$`)") }
         }
         return words
     }

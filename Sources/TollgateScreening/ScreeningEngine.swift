@@ -184,14 +184,13 @@ public final class ScreeningEngine: Sendable {
             if !overlapsBefore && !overlapsAfter { kept.insert(candidate, at: low) }
         }
         let utf8 = text.utf8
-        return kept.map { candidate in
-            let scalars = view.scalarRange(of: candidate.range)
-            let bytes = view.utf8Range(ofScalars: scalars)
-            let lower = utf8.index(utf8.startIndex, offsetBy: bytes.lowerBound)
-            let upper = utf8.index(lower, offsetBy: bytes.count)
+        let located = view.locate(kept.map(\.range))
+        return zip(kept, located).map { candidate, place in
+            let lower = utf8.index(utf8.startIndex, offsetBy: place.utf8.lowerBound)
+            let upper = utf8.index(lower, offsetBy: place.utf8.count)
             return PIIFinding(
                 type: candidate.rule.type, ruleID: candidate.rule.id, range: lower..<upper,
-                start: scalars.lowerBound, end: scalars.upperBound)
+                start: place.scalars.lowerBound, end: place.scalars.upperBound)
         }
     }
 
