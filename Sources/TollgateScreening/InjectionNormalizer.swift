@@ -21,6 +21,17 @@ struct InjectionView {
     /// them reads the same in the undisguised text, so it is not evidence of disguise.
     var changes: [Int] = []
 
+    /// Whether a rewritten position lies in `range` (only meaningful for derived views).
+    func hasChange(in range: Range<Int>) -> Bool {
+        var low = 0
+        var high = changes.count
+        while low < high {
+            let middle = (low + high) / 2
+            if changes[middle] < range.lowerBound { low = middle + 1 } else { high = middle }
+        }
+        return low < changes.count && changes[low] < range.upperBound
+    }
+
     /// Whether `start..<end` covers a rewritten position (always true for views without `changes`).
     func coversChange(_ start: Int, _ end: Int) -> Bool {
         guard dirty != nil else { return true }
@@ -46,6 +57,9 @@ struct InjectionNormalizer {
     var decodeBudget = 256 * 1024
     /// Shortest run of base64 characters worth decoding.
     var minimumBase64Run = 16
+    /// How far before a rewrite (leetspeak, joined letters) a keyword is looked for in a derived view:
+    /// trigger phrases are far shorter.
+    static let rewriteReach = 200
 
     func views(of text: String) -> [InjectionView] {
         var budget = decodeBudget
@@ -119,7 +133,7 @@ struct InjectionNormalizer {
     /// keep derived views cheap on long text, where rewrites (e-mail `@`, `3rd`, `e.g.`) are everywhere.
     static func ranges(around changes: [Int], count: Int) -> [Range<Int>] {
         var result: [Range<Int>] = []
-        let before = 200
+        let before = rewriteReach
         let after = 96
         for change in changes {
             let lower = max(0, change - before)
@@ -643,8 +657,15 @@ struct InjectionNormalizer {
         return runs
     }
 
+    @inline(__always)
     private static func isBase64Byte(_ byte: UInt8) -> Bool {
-        UnicodeFolding.isASCIILetter(byte) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2B || byte == 0x2F
+        base64Alphabet[Int(byte)]
+    }
+
+    /// Standard and URL-safe base64 characters, as a table: this test runs on every byte of a message.
+    private static let base64Alphabet: [Bool] = (0...255).map { value in
+        let byte = UInt8(value)
+        return UnicodeFolding.isASCIILetter(byte) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2B || byte == 0x2F
             || byte == 0x2D || byte == 0x5F
     }
 

@@ -25,10 +25,15 @@ struct KeywordIndex: Sendable {
     /// `terminals` flattened: the rules ending at node n are `terminalRules[terminalStart[n]..<terminalStart[n + 1]]`.
     private var terminalStart: [Int32] = []
     private var terminalRules: [Int32] = []
-    /// Whether any keyword starts with symbol pair (a, b) at `a * (letters + 1) + b`, `b == wordEnd`
-    /// standing for "the word ends here": most positions of the letters-only view are rejected by this
-    /// one lookup instead of a trie walk.
-    private var startsWithPair: [Bool] = []
+    /// Bit set: whether any keyword can start with symbols (a, b, c), at `(a * alphabet + b) * alphabet + c`,
+    /// `wordEnd` standing for "the word ends here" (then c is `wordEnd` too). Most positions, even of the
+    /// letters-only view, are rejected by this one lookup instead of a trie walk.
+    private var startsWithTriple: [UInt64] = []
+
+    private mutating func allowTriple(_ a: Int, _ b: Int, _ c: Int) {
+        let bit = (a * Self.alphabet + b) * Self.alphabet + c
+        startsWithTriple[bit >> 6] |= 1 << UInt64(bit & 63)
+    }
 
     /// The trie symbols of a keyword (`$` at the end becomes `wordEnd`); nil for a character outside
     /// the alphabet, which ends the keyword early as before.
@@ -64,18 +69,23 @@ struct KeywordIndex: Sendable {
                 if node != 0, !terminals[node].contains(Int32(rule)) { terminals[node].append(Int32(rule)) }
             }
         }
-        startsWithPair = [Bool](repeating: false, count: Self.letters * (Self.letters + 1))
+        startsWithTriple = [UInt64](repeating: 0, count: (Self.letters * Self.alphabet * Self.alphabet + 63) / 64)
         for keywords in keywordsByRule {
             for keyword in keywords {
                 let symbols = Self.keywordSymbols(keyword)
                 guard let first = symbols.first, first < Self.letters else { continue }
-                if symbols.count >= 2 {
-                    // A whole one-symbol word ("2$") pairs with the word end (`wordEnd == letters`), but
-                    // also with a non-ASCII byte, which counts as a word end too (see `hits`).
-                    startsWithPair[first * (Self.letters + 1) + symbols[1]] = true
-                    if symbols[1] == Self.wordEnd { startsWithPair[first * (Self.letters + 1) + 36] = true }
+                // A non-ASCII byte (symbol 36) also ends a whole word (see `hits`), so a `wordEnd` in the
+                // keyword allows 36 in its place, followed by anything.
+                if symbols.count == 1 {
+                    for second in 0..<Self.alphabet { for third in 0..<Self.alphabet { allowTriple(first, second, third) } }
+                } else if symbols[1] == Self.wordEnd {
+                    allowTriple(first, Self.wordEnd, Self.wordEnd)
+                    for third in 0..<Self.alphabet { allowTriple(first, 36, third) }
+                } else if symbols.count == 2 {
+                    for third in 0..<Self.alphabet { allowTriple(first, symbols[1], third) }
                 } else {
-                    for second in 0...Self.letters { startsWithPair[first * (Self.letters + 1) + second] = true }
+                    allowTriple(first, symbols[1], symbols[2])
+                    if symbols[2] == Self.wordEnd { allowTriple(first, symbols[1], 36) }
                 }
             }
         }
@@ -107,12 +117,13 @@ struct KeywordIndex: Sendable {
     /// Positions where each rule's keywords occur: at word starts (`wordStartsOnly`, for the text view)
     /// or anywhere (for the letters-only compact view).
     func hits(in bytes: [UInt8], ruleCount: Int, wordStartsOnly: Bool, within ranges: [Range<Int>]? = nil) -> KeywordHits {
-        var hits = KeywordHits(ruleCount: ruleCount)
+        var hits = HitCollector(ruleCount: ruleCount)
+        defer { hits.deallocate() }
         Self.symbols.withUnsafeBufferPointer { symbols in
             children.withUnsafeBufferPointer { children in
                 terminalStart.withUnsafeBufferPointer { terminalStart in
                     terminalRules.withUnsafeBufferPointer { terminalRules in
-                        startsWithPair.withUnsafeBufferPointer { pairs in
+                        startsWithTriple.withUnsafeBufferPointer { triples in
                         bytes.withUnsafeBufferPointer { buffer in
                             let count = buffer.count
                             for range in ranges ?? [0..<count] {
@@ -124,10 +135,16 @@ struct KeywordIndex: Sendable {
                                 let isWord = first >= 0
                                 defer { previousIsWord = isWord }
                                 guard isWord, !(wordStartsOnly && previousIsWord) else { continue }
-                                let next = position + 1 < count ? Int(symbols[Int(buffer[position + 1])]) : -1
-                                guard pairs[first * (Self.letters + 1) + (next < 0 ? Self.wordEnd : next)] else {
-                                    continue
+                                var second = position + 1 < count ? Int(symbols[Int(buffer[position + 1])]) : -1
+                                var third = Self.wordEnd
+                                if second < 0 {
+                                    second = Self.wordEnd
+                                } else if position + 2 < count {
+                                    let symbol = Int(symbols[Int(buffer[position + 2])])
+                                    if symbol >= 0 { third = symbol }
                                 }
+                                let bit = (first * Self.alphabet + second) * Self.alphabet + third
+                                guard triples[bit >> 6] & (1 << UInt64(bit & 63)) != 0 else { continue }
                                 var node = Int(children[first])
                                 var cursor = position + 1
                                 while node > 0 {
@@ -163,46 +180,76 @@ struct KeywordIndex: Sendable {
                 }
             }
         }
-        return hits
+        return hits.finish()
     }
 }
 
-/// Keyword positions per rule, stored as linked lists in two flat arrays (no array per rule).
-struct KeywordHits {
-    private var head: [Int32]
-    private var last: [Int32]
-    private(set) var counts: [Int32]
-    private var positions: [Int32] = []
-    private var next: [Int32] = []
+/// Collects (rule, position) pairs during a trie walk in one growable flat buffer, without the
+/// uniqueness checks and per-rule arrays of Swift collections in the hot loop.
+private struct HitCollector {
+    private var pairs: UnsafeMutablePointer<UInt64>
+    private var capacity = 256
+    private var count = 0
+    /// The last position recorded per rule: several keywords of one rule can end at the same word start.
+    private let lastPosition: UnsafeMutablePointer<Int32>
+    private let ruleCount: Int
 
     init(ruleCount: Int) {
-        head = [Int32](repeating: -1, count: ruleCount)
-        last = [Int32](repeating: -1, count: ruleCount)
-        counts = [Int32](repeating: 0, count: ruleCount)
+        self.ruleCount = ruleCount
+        pairs = .allocate(capacity: capacity)
+        lastPosition = .allocate(capacity: max(ruleCount, 1))
+        lastPosition.initialize(repeating: -1, count: max(ruleCount, 1))
+    }
+
+    func deallocate() {
+        pairs.deallocate()
+        lastPosition.deallocate()
     }
 
     @inline(__always)
     mutating func add(rule: Int, position: Int) {
-        // Several keywords of one rule can end at the same word start ("ignor", "ignore").
-        if last[rule] >= 0, positions[Int(last[rule])] == Int32(position) { return }
-        guard counts[rule] < Int32(KeywordIndex.maximumHits) else { return }
-        positions.append(Int32(position))
-        next.append(-1)
-        let entry = Int32(positions.count - 1)
-        if last[rule] >= 0 { next[Int(last[rule])] = entry } else { head[rule] = entry }
-        last[rule] = entry
-        counts[rule] += 1
+        if lastPosition[rule] == Int32(truncatingIfNeeded: position) { return }
+        lastPosition[rule] = Int32(truncatingIfNeeded: position)
+        if count == capacity {
+            let grown = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity * 2)
+            grown.update(from: pairs, count: count)
+            pairs.deallocate()
+            pairs = grown
+            capacity *= 2
+        }
+        pairs[count] = UInt64(rule) << 32 | UInt64(UInt32(truncatingIfNeeded: position))
+        count += 1
     }
+
+    /// Buckets the pairs by rule (a counting sort, so positions stay ascending within a rule).
+    func finish() -> KeywordHits {
+        var counts = [Int32](repeating: 0, count: ruleCount)
+        for index in 0..<count { counts[Int(pairs[index] >> 32)] += 1 }
+        var starts = [Int32](repeating: 0, count: ruleCount + 1)
+        for rule in 0..<ruleCount {
+            counts[rule] = min(counts[rule], Int32(KeywordIndex.maximumHits))
+            starts[rule + 1] = starts[rule] + counts[rule]
+        }
+        var fill = Array(starts.dropLast())
+        var positions = [Int32](repeating: 0, count: Int(starts[ruleCount]))
+        for index in 0..<count {
+            let rule = Int(pairs[index] >> 32)
+            guard fill[rule] < starts[rule + 1] else { continue }
+            positions[Int(fill[rule])] = Int32(truncatingIfNeeded: pairs[index] & 0xFFFF_FFFF)
+            fill[rule] += 1
+        }
+        return KeywordHits(counts: counts, starts: starts, positions: positions)
+    }
+}
+
+/// Keyword positions per rule, bucketed in one flat array.
+struct KeywordHits {
+    let counts: [Int32]
+    fileprivate let starts: [Int32]
+    fileprivate let positions: [Int32]
 
     /// The positions for `rule`, ascending.
     func positions(of rule: Int) -> [Int] {
-        var result: [Int] = []
-        result.reserveCapacity(Int(counts[rule]))
-        var entry = head[rule]
-        while entry >= 0 {
-            result.append(Int(positions[Int(entry)]))
-            entry = next[Int(entry)]
-        }
-        return result
+        positions[Int(starts[rule])..<Int(starts[rule + 1])].map { Int($0) }
     }
 }

@@ -15,6 +15,8 @@ public final class ScreeningEngine: Sendable {
     /// Separate tries for the two views, so the letters-only view is not walked for text-rule keywords.
     private let textKeywords: KeywordIndex
     private let compactKeywords: KeywordIndex
+    /// The compact rules that can count in undisguised text with no split letters (not `obfuscated_only`).
+    private let plainCompactKeywords: KeywordIndex
 
     init(injectionRules: [InjectionRule], piiRules: [PIIRule], injectionThreshold: Double) {
         self.injectionRules = injectionRules
@@ -24,6 +26,8 @@ public final class ScreeningEngine: Sendable {
         scratchPool = ScratchPool(ovectorPairs: groups + 1)
         textKeywords = KeywordIndex(keywordsByRule: injectionRules.map { $0.view == .text ? $0.keywords : [] })
         compactKeywords = KeywordIndex(keywordsByRule: injectionRules.map { $0.view == .compact ? $0.keywords : [] })
+        plainCompactKeywords = KeywordIndex(
+            keywordsByRule: injectionRules.map { $0.view == .compact && !$0.obfuscatedOnly ? $0.keywords : [] })
     }
 
     /// Loads and compiles the packs. Throws `PolicyLoadError` listing every problem as `file:line: message`.
@@ -71,7 +75,9 @@ public final class ScreeningEngine: Sendable {
         let completed = scratchPool.withScratch { scratch in
             for view in views {
                 let kind: InjectionRule.View = view.kind == .text ? .text : .compact
-                let index = kind == .text ? textKeywords : compactKeywords
+                let index =
+                    kind == .text
+                    ? textKeywords : view.obfuscated || view.source != nil ? compactKeywords : plainCompactKeywords
                 if let dirty = view.dirty, dirty.isEmpty { continue }
                 let hits = index.hits(
                     in: view.bytes, ruleCount: injectionRules.count, wordStartsOnly: kind == .text, within: view.dirty)
@@ -88,7 +94,14 @@ public final class ScreeningEngine: Sendable {
                         } else if hits.counts[index] == 0 {
                             continue
                         } else if let anchored = rule.anchoredPattern, hits.counts[index] < KeywordIndex.maximumHits {
-                            outcome = Self.searchAnchored(anchored, buffer, at: hits.positions(of: index), scratch: scratch)
+                            var positions = hits.positions(of: index)
+                            if view.dirty != nil {
+                                // A derived view's match counts only through a rewrite, and an anchored
+                                // match starts at its keyword: keywords after every nearby rewrite are moot.
+                                positions.removeAll { !view.hasChange(in: $0..<($0 + InjectionNormalizer.rewriteReach)) }
+                                if positions.isEmpty { continue }
+                            }
+                            outcome = Self.searchAnchored(anchored, buffer, at: positions, scratch: scratch)
                         } else {
                             outcome = Self.searchWindows(
                                 rule.pattern, buffer, around: hits.positions(of: index), scratch: scratch)
