@@ -20,6 +20,9 @@ struct InjectionView {
     /// The rewritten positions themselves (ascending), for derived views: a match that covers none of
     /// them reads the same in the undisguised text, so it is not evidence of disguise.
     var changes: [Int] = []
+    /// For a derived view of the same length as an earlier view that it differs from only at `changes`
+    /// (in-place rewrites): that view's index, so its keyword hits can be reused (see `KeywordIndex.hits`).
+    var base: Int? = nil
 
     /// Whether a rewritten position lies in `range` (only meaningful for derived views).
     func hasChange(in range: Range<Int>) -> Bool {
@@ -73,6 +76,7 @@ struct InjectionNormalizer {
         let folded = Self.fold(text, disguised: &disguised)
         // Decoded segments are obfuscated by construction.
         let plain = depth == 0 && !disguised
+        let foldedIndex = result.count
         result.append(InjectionView(kind: .text, bytes: folded, obfuscated: !plain))
         var changes: [Int] = []
         // `-`, `_`, `.` between letters read as spaces: `system_prompt` is two words, not a disguise. A
@@ -80,18 +84,22 @@ struct InjectionNormalizer {
         let separated = Self.separatorsAsSpaces(folded, changes: &changes)
         if let separated {
             let dirty = plain ? Self.ranges(around: changes, count: separated.count) : nil
-            result.append(InjectionView(kind: .text, bytes: separated, obfuscated: !plain, dirty: dirty, changes: changes))
+            result.append(
+                InjectionView(
+                    kind: .text, bytes: separated, obfuscated: !plain, dirty: dirty, changes: changes,
+                    base: plain ? foldedIndex : nil))
         }
         changes.removeAll(keepingCapacity: true)
         let deleeted = Self.foldLeetspeak(folded, one: UInt8(ascii: "i"), changes: &changes)
         if let deleeted {
-            result.append(derived(deleeted, changes, plain: plain))
+            let deleetedIndex = result.count
+            result.append(derived(deleeted, changes, plain: plain, base: foldedIndex))
             // `1` reads as `i` or `l` ("1ns7ruc7ion$", "r3p1y"); the second reading is its own view.
             let ones = changes.filter { folded[$0] == UInt8(ascii: "1") }
             if !ones.isEmpty {
                 var ells = deleeted
                 for position in ones { ells[position] = UInt8(ascii: "l") }
-                result.append(derived(ells, ones, plain: plain))
+                result.append(derived(ells, ones, plain: plain, base: deleetedIndex))
             }
         }
         let base = deleeted ?? folded
@@ -120,17 +128,32 @@ struct InjectionNormalizer {
 
     /// A view derived by local rewrites. Of disguised text, every part is disguised, so it is searched whole.
     private func derived(
-        _ bytes: [UInt8], _ changes: [Int], plain: Bool, kind: InjectionView.Kind = .text
+        _ bytes: [UInt8], _ changes: [Int], plain: Bool, kind: InjectionView.Kind = .text, base: Int? = nil
     ) -> InjectionView {
         guard plain else { return InjectionView(kind: kind, bytes: bytes, obfuscated: true) }
         return InjectionView(
             kind: kind, bytes: bytes, obfuscated: true, dirty: Self.ranges(around: changes, count: bytes.count),
-            changes: changes)
+            changes: changes, base: base)
     }
 
     /// Merged ranges around changed positions: a match through a rewrite is searched when its keyword
     /// lies at most 200 bytes before or 96 after it. Trigger phrases are far shorter; the narrow ranges
     /// keep derived views cheap on long text, where rewrites (e-mail `@`, `3rd`, `e.g.`) are everywhere.
+    /// Ascending ranges merged where they overlap or touch, clamped at 0.
+    static func merged<S: Sequence>(_ ranges: S) -> [Range<Int>] where S.Element == Range<Int> {
+        var result: [Range<Int>] = []
+        for range in ranges {
+            let lower = max(0, range.lowerBound)
+            guard lower < range.upperBound else { continue }
+            if let last = result.last, last.upperBound >= lower {
+                result[result.count - 1] = last.lowerBound..<max(last.upperBound, range.upperBound)
+            } else {
+                result.append(lower..<range.upperBound)
+            }
+        }
+        return result
+    }
+
     static func ranges(around changes: [Int], count: Int) -> [Range<Int>] {
         var result: [Range<Int>] = []
         let before = rewriteReach

@@ -29,6 +29,8 @@ struct KeywordIndex: Sendable {
     /// `wordEnd` standing for "the word ends here" (then c is `wordEnd` too). Most positions, even of the
     /// letters-only view, are rejected by this one lookup instead of a trie walk.
     private var startsWithTriple: [UInt64] = []
+    /// The most symbols in one keyword (its `$` included): how far a walk reads past its start.
+    private(set) var longestKeyword = 3
 
     private mutating func allowTriple(_ a: Int, _ b: Int, _ c: Int) {
         let bit = (a * Self.alphabet + b) * Self.alphabet + c
@@ -57,7 +59,9 @@ struct KeywordIndex: Sendable {
         for (rule, keywords) in keywordsByRule.enumerated() {
             for keyword in keywords {
                 var node = 0
-                for symbol in Self.keywordSymbols(keyword) {
+                let symbols = Self.keywordSymbols(keyword)
+                longestKeyword = max(longestKeyword, symbols.count + 1)
+                for symbol in symbols {
                     let slot = node * Self.alphabet + symbol
                     if children[slot] < 0 {
                         children[slot] = Int32(terminals.count)
@@ -116,9 +120,25 @@ struct KeywordIndex: Sendable {
 
     /// Positions where each rule's keywords occur: at word starts (`wordStartsOnly`, for the text view)
     /// or anywhere (for the letters-only compact view).
-    func hits(in bytes: [UInt8], ruleCount: Int, wordStartsOnly: Bool, within ranges: [Range<Int>]? = nil) -> KeywordHits {
+    ///
+    /// `base`: the hits of a view of the same length that `bytes` differs from only at `changes` (a
+    /// derived view: leetspeak or separators rewritten in place). A walk from position p reads bytes
+    /// p - 1 through p + `longestKeyword`, so away from the changes the hits are the base's and only the
+    /// few bytes around each change are walked again.
+    func hits(
+        in bytes: [UInt8], ruleCount: Int, wordStartsOnly: Bool, within ranges: [Range<Int>]? = nil,
+        base: KeywordHits? = nil, changes: [Int] = []
+    ) -> KeywordHits {
         var hits = HitCollector(ruleCount: ruleCount)
         defer { hits.deallocate() }
+        var walkRanges = ranges ?? [0..<bytes.count]
+        var reused: [UInt64] = []
+        if let base, wordStartsOnly {
+            let near = InjectionNormalizer.merged(changes.lazy.map { ($0 - longestKeyword - 1)..<($0 + 2) })
+            let walk = Self.intersection(walkRanges, near)
+            reused = base.pairs(within: walkRanges, outside: walk)
+            walkRanges = walk
+        }
         Self.symbols.withUnsafeBufferPointer { symbols in
             children.withUnsafeBufferPointer { children in
                 terminalStart.withUnsafeBufferPointer { terminalStart in
@@ -126,7 +146,7 @@ struct KeywordIndex: Sendable {
                         startsWithTriple.withUnsafeBufferPointer { triples in
                         bytes.withUnsafeBufferPointer { buffer in
                             let count = buffer.count
-                            for range in ranges ?? [0..<count] {
+                            for range in walkRanges {
                             let lower = max(0, min(range.lowerBound, count))
                             let upper = max(lower, min(range.upperBound, count))
                             var previousIsWord = lower > 0 && symbols[Int(buffer[lower - 1])] >= 0
@@ -180,7 +200,21 @@ struct KeywordIndex: Sendable {
                 }
             }
         }
-        return hits.finish()
+        return hits.finish(merging: reused)
+    }
+
+    /// The parts common to both sorted, disjoint range lists.
+    static func intersection(_ lhs: [Range<Int>], _ rhs: [Range<Int>]) -> [Range<Int>] {
+        var result: [Range<Int>] = []
+        var left = 0
+        var right = 0
+        while left < lhs.count, right < rhs.count {
+            let lower = max(lhs[left].lowerBound, rhs[right].lowerBound)
+            let upper = min(lhs[left].upperBound, rhs[right].upperBound)
+            if lower < upper { result.append(lower..<upper) }
+            if lhs[left].upperBound < rhs[right].upperBound { left += 1 } else { right += 1 }
+        }
+        return result
     }
 }
 
@@ -221,10 +255,25 @@ private struct HitCollector {
         count += 1
     }
 
-    /// Buckets the pairs by rule (a counting sort, so positions stay ascending within a rule).
-    func finish() -> KeywordHits {
+    /// Buckets the pairs by rule (a counting sort, so positions stay ascending within a rule), after
+    /// merging in `reused` pairs (ascending by position, at positions this collector never walked).
+    func finish(merging reused: [UInt64] = []) -> KeywordHits {
+        var merged: [UInt64] = []
+        merged.reserveCapacity(count + reused.count)
+        var own = 0
+        for pair in reused {
+            while own < count, pairs[own] & 0xFFFF_FFFF < pair & 0xFFFF_FFFF {
+                merged.append(pairs[own])
+                own += 1
+            }
+            merged.append(pair)
+        }
+        while own < count {
+            merged.append(pairs[own])
+            own += 1
+        }
         var counts = [Int32](repeating: 0, count: ruleCount)
-        for index in 0..<count { counts[Int(pairs[index] >> 32)] += 1 }
+        for pair in merged { counts[Int(pair >> 32)] += 1 }
         var starts = [Int32](repeating: 0, count: ruleCount + 1)
         for rule in 0..<ruleCount {
             counts[rule] = min(counts[rule], Int32(KeywordIndex.maximumHits))
@@ -232,13 +281,13 @@ private struct HitCollector {
         }
         var fill = Array(starts.dropLast())
         var positions = [Int32](repeating: 0, count: Int(starts[ruleCount]))
-        for index in 0..<count {
-            let rule = Int(pairs[index] >> 32)
+        for pair in merged {
+            let rule = Int(pair >> 32)
             guard fill[rule] < starts[rule + 1] else { continue }
-            positions[Int(fill[rule])] = Int32(truncatingIfNeeded: pairs[index] & 0xFFFF_FFFF)
+            positions[Int(fill[rule])] = Int32(truncatingIfNeeded: pair & 0xFFFF_FFFF)
             fill[rule] += 1
         }
-        return KeywordHits(counts: counts, starts: starts, positions: positions)
+        return KeywordHits(counts: counts, starts: starts, positions: positions, pairs: merged)
     }
 }
 
@@ -247,6 +296,25 @@ struct KeywordHits {
     let counts: [Int32]
     fileprivate let starts: [Int32]
     fileprivate let positions: [Int32]
+    /// Every (rule << 32 | position), ascending by position.
+    fileprivate let pairs: [UInt64]
+
+    /// The pairs at positions inside `ranges` and outside `excluded` (both sorted and disjoint).
+    func pairs(within ranges: [Range<Int>], outside excluded: [Range<Int>]) -> [UInt64] {
+        var result: [UInt64] = []
+        var inside = 0
+        var outside = 0
+        for pair in pairs {
+            let position = Int(pair & 0xFFFF_FFFF)
+            while inside < ranges.count, ranges[inside].upperBound <= position { inside += 1 }
+            guard inside < ranges.count else { break }
+            guard ranges[inside].lowerBound <= position else { continue }
+            while outside < excluded.count, excluded[outside].upperBound <= position { outside += 1 }
+            if outside < excluded.count, excluded[outside].lowerBound <= position { continue }
+            result.append(pair)
+        }
+        return result
+    }
 
     /// The positions for `rule`, ascending.
     func positions(of rule: Int) -> [Int] {

@@ -72,15 +72,19 @@ public final class ScreeningEngine: Sendable {
         var matched = [Bool](repeating: false, count: injectionRules.count)
         var matchedPlain = [Bool](repeating: false, count: injectionRules.count)
         var hitLimit = false
+        var viewHits: [KeywordHits?] = Array(repeating: nil, count: views.count)
         let completed = scratchPool.withScratch { scratch in
-            for view in views {
+            for (viewIndex, view) in views.enumerated() {
                 let kind: InjectionRule.View = view.kind == .text ? .text : .compact
                 let index =
                     kind == .text
                     ? textKeywords : view.obfuscated || view.source != nil ? compactKeywords : plainCompactKeywords
                 if let dirty = view.dirty, dirty.isEmpty { continue }
+                let base = view.base.flatMap { viewHits[$0] }
                 let hits = index.hits(
-                    in: view.bytes, ruleCount: injectionRules.count, wordStartsOnly: kind == .text, within: view.dirty)
+                    in: view.bytes, ruleCount: injectionRules.count, wordStartsOnly: kind == .text, within: view.dirty,
+                    base: base, changes: base == nil ? [] : view.changes)
+                if kind == .text { viewHits[viewIndex] = hits }
                 view.bytes.withUnsafeBufferPointer { buffer in
                     for (index, rule) in injectionRules.enumerated()
                     where !matchedPlain[index] && (!matched[index] || !view.obfuscated) && rule.view == kind
