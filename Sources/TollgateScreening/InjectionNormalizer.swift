@@ -220,6 +220,7 @@ struct InjectionNormalizer {
         while lineStart <= count {
             var lineEnd = lineStart
             var needsNFKC = false
+            var lineIsASCII = true
             while lineEnd < count {
                 let byte = bytes[lineEnd]
                 if byte == 0x0A { break }
@@ -227,6 +228,7 @@ struct InjectionNormalizer {
                     lineEnd += 1
                     continue
                 }
+                lineIsASCII = false
                 let (value, length) = UTF8Decoding.decode(bytes, at: lineEnd)
                 if !NFKCStableRanges.contains(value) {
                     needsNFKC = true
@@ -235,7 +237,11 @@ struct InjectionNormalizer {
                 }
                 lineEnd += length
             }
-            if needsNFKC {
+            if lineIsASCII {
+                // No look-alike or invisible character: only whitespace to collapse, and the line ends
+                // at a newline (a space for the word state), so the per-word disguise state is moot.
+                folder.appendASCII(UnsafeBufferPointer(rebasing: bytes[lineStart..<lineEnd]))
+            } else if needsNFKC {
                 let line = String(decoding: UnsafeBufferPointer(rebasing: bytes[lineStart..<lineEnd]), as: UTF8.self)
                 for scalar in line.precomposedStringWithCompatibilityMapping.unicodeScalars {
                     folder.consume(scalar.value)
@@ -271,6 +277,36 @@ struct InjectionNormalizer {
         var invisibleAfterLetter = false
 
         init(capacity: Int) { out.reserveCapacity(capacity) }
+
+        /// Appends an ASCII run with whitespace collapsed, in one write into the output's storage.
+        mutating func appendASCII(_ run: UnsafeBufferPointer<UInt8>) {
+            guard !run.isEmpty else { return }
+            let start = out.count
+            out.append(contentsOf: repeatElement(0, count: run.count))
+            var written = start
+            var lastWasSpace = lastWasSpace
+            out.withUnsafeMutableBufferPointer { out in
+                for byte in run {
+                    if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
+                        if !lastWasSpace {
+                            out[written] = 0x20
+                            written += 1
+                        }
+                        lastWasSpace = true
+                    } else {
+                        out[written] = byte
+                        written += 1
+                        lastWasSpace = false
+                    }
+                }
+            }
+            out.removeLast(out.count - written)
+            self.lastWasSpace = lastWasSpace
+            // The run's last word decides the word state; a newline or the end of text follows.
+            wordHasASCII = !lastWasSpace
+            wordHasLookalike = false
+            invisibleAfterLetter = false
+        }
 
         @inline(__always)
         mutating func consumeASCII(_ byte: UInt8) {
@@ -340,6 +376,7 @@ struct InjectionNormalizer {
     static func foldLeetspeak(_ text: [UInt8], one: UInt8, changes: inout [Int]) -> [UInt8]? {
         var out = text
         var changed = false
+        text.withUnsafeBufferPointer { text in
         var index = 0
         let count = text.count
         while index < count {
@@ -367,11 +404,18 @@ struct InjectionNormalizer {
             }
             index = end
         }
+        }
         return changed ? out : nil
     }
 
+    @inline(__always)
     private static func isLeetTokenByte(_ byte: UInt8) -> Bool {
-        UnicodeFolding.isASCIILetter(byte) || UnicodeFolding.leetLetter(byte) != nil
+        leetTokenBytes[Int(byte)]
+    }
+
+    /// Letters and the symbols leetspeak reads as letters, as a table: tested on every byte.
+    private static let leetTokenBytes: [Bool] = (0...255).map { value in
+        UnicodeFolding.isASCIILetter(UInt8(value)) || UnicodeFolding.leetLetter(UInt8(value)) != nil
     }
 
     /// Joins runs of three or more single letters separated by single spaces (`i g n o r e` -> `ignore`).
@@ -457,36 +501,50 @@ struct InjectionNormalizer {
             index += 1
         }
         guard index + 1 < count else { return nil }
-        var out = Array(text[0..<index])
-        out.reserveCapacity(count)
-        while index < count {
-            let byte = text[index]
-            if byte == 0x2D || byte == 0x5F || byte == 0x2E, index > 0, index + 1 < count,
-                UnicodeFolding.isASCIILetter(text[index - 1]), UnicodeFolding.isASCIILetter(text[index + 1])
-            {
-                changes.append(out.count)
-            } else {
-                out.append(byte)
+        let first = index
+        return [UInt8](unsafeUninitializedCapacity: count) { out, written in
+            text.withUnsafeBufferPointer { text in
+                _ = out.initialize(from: UnsafeBufferPointer(rebasing: text[0..<first]))
+                written = first
+                var index = first
+                while index < count {
+                    let byte = text[index]
+                    if byte == 0x2D || byte == 0x5F || byte == 0x2E, index > 0, index + 1 < count,
+                        UnicodeFolding.isASCIILetter(text[index - 1]), UnicodeFolding.isASCIILetter(text[index + 1])
+                    {
+                        changes.append(written)
+                    } else {
+                        out[written] = byte
+                        written += 1
+                    }
+                    index += 1
+                }
             }
-            index += 1
         }
-        return out
     }
 
     /// `compact(text)` where `text` is `original` with some bytes rewritten in place (same length),
     /// appending the output positions of rewritten letters to `changes`.
     static func compact(_ text: [UInt8], changedFrom original: [UInt8], changes: inout [Int]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(text.count)
-        for (position, byte) in text.enumerated() {
-            if byte >= 0x80 {
-                out.append(byte)
-            } else if UnicodeFolding.isASCIILetter(byte) {
-                if position < original.count, original[position] != byte { changes.append(out.count) }
-                out.append(byte | 0x20)
+        let count = text.count
+        return [UInt8](unsafeUninitializedCapacity: count) { out, written in
+            written = 0
+            text.withUnsafeBufferPointer { text in
+                original.withUnsafeBufferPointer { original in
+                    for position in 0..<count {
+                        let byte = text[position]
+                        if byte >= 0x80 {
+                            out[written] = byte
+                            written += 1
+                        } else if UnicodeFolding.isASCIILetter(byte) {
+                            if position < original.count, original[position] != byte { changes.append(written) }
+                            out[written] = byte | 0x20
+                            written += 1
+                        }
+                    }
+                }
             }
         }
-        return out
     }
 
     /// The text with each single `-`, `_` or `.` between two letters replaced by a space (same length),
@@ -510,16 +568,22 @@ struct InjectionNormalizer {
 
     /// Letters only, ASCII lowercased; non-ASCII bytes are kept so accented words still match.
     static func compact(_ text: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(text.count)
-        for byte in text {
-            if byte >= 0x80 {
-                out.append(byte)
-            } else if UnicodeFolding.isASCIILetter(byte) {
-                out.append(byte | 0x20)
+        let count = text.count
+        return [UInt8](unsafeUninitializedCapacity: count) { out, written in
+            written = 0
+            text.withUnsafeBufferPointer { text in
+                for position in 0..<count {
+                    let byte = text[position]
+                    if byte >= 0x80 {
+                        out[written] = byte
+                        written += 1
+                    } else if UnicodeFolding.isASCIILetter(byte) {
+                        out[written] = byte | 0x20
+                        written += 1
+                    }
+                }
             }
         }
-        return out
     }
 
     /// `text` when somewhere in it letters are split the way `isSplit` recognises, else nil: most plain
