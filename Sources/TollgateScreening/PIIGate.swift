@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Where in a text the digit-based and `@`-based PII patterns can possibly match, found in one pass,
 /// so those patterns search a few small windows instead of every position of the text.
 struct PIIGate {
@@ -50,8 +54,51 @@ struct PIIGate {
     }
 
     /// Merged byte windows around each occurrence of `byte`.
-    static func windows(near byte: UInt8, in bytes: [UInt8]) -> [Range<Int>] {
-        merge(bytes.indices.lazy.filter { bytes[$0] == byte }.map { ($0, $0 + 1) }, count: bytes.count, before: 80, after: 260)
+    static func windows(near byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
+        var positions: [(Int, Int)] = []
+        var offset = 0
+        while let found = firstIndex(of: byte, in: bytes, from: offset) {
+            positions.append((found, found + 1))
+            offset = found + 1
+        }
+        return merge(positions, count: bytes.count, before: 80, after: 260)
+    }
+
+    /// The first `byte` at or after `start`, found with `memchr`.
+    static func firstIndex(of byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        guard let base = bytes.baseAddress, start < bytes.count else { return nil }
+        guard let found = memchr(base + start, Int32(byte), bytes.count - start) else { return nil }
+        return UnsafeRawPointer(found) - UnsafeRawPointer(base)
+    }
+
+    /// Whether any of `literals` occurs in `bytes` (ASCII case-insensitively when `caseless`).
+    static func containsAny(_ literals: [[UInt8]], in bytes: UnsafeBufferPointer<UInt8>, caseless: Bool) -> Bool {
+        literals.contains { contains($0, in: bytes, caseless: caseless) }
+    }
+
+    private static func contains(_ literal: [UInt8], in bytes: UnsafeBufferPointer<UInt8>, caseless: Bool) -> Bool {
+        guard let first = literal.first else { return true }
+        guard literal.count <= bytes.count else { return false }
+        let isLetter = UnicodeFolding.isASCIILetter(first)
+        let variants = caseless && isLetter ? [first | 0x20, first & ~0x20] : [first]
+        for variant in variants {
+            var offset = 0
+            while let found = firstIndex(of: variant, in: bytes, from: offset) {
+                if found + literal.count > bytes.count { break }
+                var matches = true
+                for index in 1..<literal.count {
+                    let byte = bytes[found + index]
+                    let wanted = literal[index]
+                    if byte == wanted { continue }
+                    if caseless, UnicodeFolding.isASCIILetter(wanted), byte | 0x20 == wanted | 0x20 { continue }
+                    matches = false
+                    break
+                }
+                if matches { return true }
+                offset = found + 1
+            }
+        }
+        return false
     }
 
     private static func merge<S: Sequence>(_ spans: S, count: Int, before: Int = before, after: Int = after) -> [Range<Int>]

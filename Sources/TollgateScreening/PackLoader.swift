@@ -65,6 +65,14 @@ struct PackLoader {
                     fields.fail(value, "`near` must be one ASCII character")
                 }
             }
+            var literals: [[UInt8]] = []
+            if let value = fields.value("literals") {
+                if let items = value.sequence, items.allSatisfy({ !($0.string ?? "").isEmpty }) {
+                    literals = items.compactMap { $0.string.map { Array($0.utf8) } }
+                } else {
+                    fields.fail(value, "`literals` must be a list of non-empty strings")
+                }
+            }
             if case .some(.none) = type { fields.fail(node, "rule needs a `type` (\(PIIType.allCases.map(\.rawValue).joined(separator: ", ")))") }
             if let pattern, group > pattern.captureCount {
                 fields.fail(node, "group \(group) does not exist; the pattern has \(pattern.captureCount) groups")
@@ -76,7 +84,7 @@ struct PackLoader {
             result.append(
                 PIIRule(
                     id: id, type: type, validator: validator, group: group, summary: summary, pattern: pattern,
-                    minimumDigits: minimumDigits, nearByte: nearByte))
+                    minimumDigits: minimumDigits, nearByte: nearByte, literals: literals, caseless: caseless))
         }
         return result
     }

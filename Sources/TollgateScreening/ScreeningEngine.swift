@@ -17,6 +17,11 @@ public final class ScreeningEngine: Sendable {
     private let compactKeywords: KeywordIndex
     /// The compact rules that can count in undisguised text with no split letters (not `obfuscated_only`).
     private let plainCompactKeywords: KeywordIndex
+    /// Rule indices per view kind, and which rules search without keywords: the per-view loop visits
+    /// only rules that can run there.
+    private let textRuleIndices: [Int]
+    private let compactRuleIndices: [Int]
+    private let keywordlessRules: [Bool]
 
     init(injectionRules: [InjectionRule], piiRules: [PIIRule], injectionThreshold: Double) {
         self.injectionRules = injectionRules
@@ -26,6 +31,9 @@ public final class ScreeningEngine: Sendable {
         scratchPool = ScratchPool(ovectorPairs: groups + 1)
         textKeywords = KeywordIndex(keywordsByRule: injectionRules.map { $0.view == .text ? $0.keywords : [] })
         compactKeywords = KeywordIndex(keywordsByRule: injectionRules.map { $0.view == .compact ? $0.keywords : [] })
+        textRuleIndices = injectionRules.indices.filter { injectionRules[$0].view == .text }
+        compactRuleIndices = injectionRules.indices.filter { injectionRules[$0].view == .compact }
+        keywordlessRules = injectionRules.map(\.keywords.isEmpty)
         plainCompactKeywords = KeywordIndex(
             keywordsByRule: injectionRules.map { $0.view == .compact && !$0.obfuscatedOnly ? $0.keywords : [] })
     }
@@ -86,10 +94,12 @@ public final class ScreeningEngine: Sendable {
                     base: base, changes: base == nil ? [] : view.changes)
                 if kind == .text { viewHits[viewIndex] = hits }
                 view.bytes.withUnsafeBufferPointer { buffer in
-                    for (index, rule) in injectionRules.enumerated()
-                    where !matchedPlain[index] && (!matched[index] || !view.obfuscated) && rule.view == kind
-                        && (view.obfuscated || !rule.obfuscatedOnly || view.source != nil)
+                    for index in kind == .text ? textRuleIndices : compactRuleIndices
+                    where !matchedPlain[index] && (!matched[index] || !view.obfuscated)
+                        && (hits.counts[index] > 0 || keywordlessRules[index])
                     {
+                        let rule = injectionRules[index]
+                        guard view.obfuscated || !rule.obfuscatedOnly || view.source != nil else { continue }
                         let outcome: SearchOutcome
                         if rule.keywords.isEmpty, let dirty = view.dirty {
                             outcome = Self.searchRanges(rule.pattern, buffer, dirty, scratch: scratch)
@@ -149,14 +159,18 @@ public final class ScreeningEngine: Sendable {
         var candidates: [(rule: PIIRule, range: Range<Int>)] = []
         let gate = PIIGate(view.bytes)
         let whole = [0..<view.bytes.count]
+        let everyType = types.count == PIIType.allCases.count
         _ = scratchPool.withScratch { scratch in
             view.bytes.withUnsafeBufferPointer { buffer in
-                for rule in piiRules where types.contains(rule.type) {
+                for rule in piiRules where everyType || types.contains(rule.type) {
+                    if !rule.literals.isEmpty, !PIIGate.containsAny(rule.literals, in: buffer, caseless: rule.caseless) {
+                        continue
+                    }
                     let windows: [Range<Int>]
                     if rule.minimumDigits > 0 {
                         windows = gate.windows(minimumDigits: rule.minimumDigits, count: buffer.count)
                     } else if let byte = rule.nearByte {
-                        windows = PIIGate.windows(near: byte, in: view.bytes)
+                        windows = PIIGate.windows(near: byte, in: buffer)
                     } else {
                         windows = whole
                     }

@@ -54,11 +54,17 @@ final class PIIRule: Sendable {
     let minimumDigits: Int
     /// When set, the rule only searches near occurrences of this byte (`@` for email).
     let nearByte: UInt8?
+    /// Byte strings one of which every match contains (`sk-`, `-----BEGIN `); when the text holds none,
+    /// the rule is skipped without a PCRE2 scan. Compared case-insensitively for a caseless rule.
+    let literals: [[UInt8]]
+    let caseless: Bool
 
     init(
         id: String, type: PIIType, validator: PIIValidator, group: Int, summary: String, pattern: CompiledPattern,
-        minimumDigits: Int, nearByte: UInt8?
+        minimumDigits: Int, nearByte: UInt8?, literals: [[UInt8]] = [], caseless: Bool = false
     ) {
+        self.literals = literals
+        self.caseless = caseless
         self.id = id
         self.type = type
         self.validator = validator
