@@ -162,13 +162,23 @@ public final class ScreeningEngine: Sendable {
         let everyType = types.count == PIIType.allCases.count
         _ = scratchPool.withScratch { scratch in
             view.bytes.withUnsafeBufferPointer { buffer in
+                let pairs = BytePairs(buffer)
+                // Several rules share a digit threshold (7 for most phone shapes): compute each once.
+                var digitWindows: [Int: [Range<Int>]] = [:]
                 for rule in piiRules where everyType || types.contains(rule.type) {
-                    if !rule.literals.isEmpty, !PIIGate.containsAny(rule.literals, in: buffer, caseless: rule.caseless) {
+                    if !rule.literals.isEmpty,
+                        !PIIGate.containsAny(rule.literals, in: buffer, caseless: rule.caseless, pairs: pairs)
+                    {
                         continue
                     }
                     let windows: [Range<Int>]
                     if rule.minimumDigits > 0 {
-                        windows = gate.windows(minimumDigits: rule.minimumDigits, count: buffer.count)
+                        if let known = digitWindows[rule.minimumDigits] {
+                            windows = known
+                        } else {
+                            windows = gate.windows(minimumDigits: rule.minimumDigits, count: buffer.count)
+                            digitWindows[rule.minimumDigits] = windows
+                        }
                     } else if let byte = rule.nearByte {
                         windows = PIIGate.windows(near: byte, in: buffer)
                     } else {
