@@ -48,9 +48,11 @@ struct PIIGate {
         self.runs = runs
     }
 
-    /// Merged byte windows around runs with at least `minimumDigits` digits.
-    func windows(minimumDigits: Int, count: Int) -> [Range<Int>] {
-        Self.merge(runs.lazy.filter { $0.digits >= minimumDigits }.map { ($0.start, $0.end) }, count: count)
+    /// Merged byte windows around runs with at least `minimumDigits` digits, from `before` bytes
+    /// before each run to `after` past it.
+    func windows(minimumDigits: Int, count: Int, before: Int = before) -> [Range<Int>] {
+        Self.merge(
+            runs.lazy.filter { $0.digits >= minimumDigits }.map { ($0.start, $0.end) }, count: count, before: before)
     }
 
     /// Merged byte windows around each occurrence of `byte`.

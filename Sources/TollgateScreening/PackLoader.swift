@@ -65,6 +65,7 @@ struct PackLoader {
                     fields.fail(value, "`near` must be one ASCII character")
                 }
             }
+            let windowBefore = fields.number("before").map { Int(max(0, min($0, 4096))) }
             var literals: [[UInt8]] = []
             if let value = fields.value("literals") {
                 if let items = value.sequence, items.allSatisfy({ !($0.string ?? "").isEmpty }) {
@@ -84,7 +85,8 @@ struct PackLoader {
             result.append(
                 PIIRule(
                     id: id, type: type, validator: validator, group: group, summary: summary, pattern: pattern,
-                    minimumDigits: minimumDigits, nearByte: nearByte, literals: literals, caseless: caseless))
+                    minimumDigits: minimumDigits, nearByte: nearByte, literals: literals, caseless: caseless,
+                    windowBefore: windowBefore))
         }
         return result
     }

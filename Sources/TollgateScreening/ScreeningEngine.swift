@@ -164,7 +164,7 @@ public final class ScreeningEngine: Sendable {
             view.bytes.withUnsafeBufferPointer { buffer in
                 let pairs = BytePairs(buffer)
                 // Several rules share a digit threshold (7 for most phone shapes): compute each once.
-                var digitWindows: [Int: [Range<Int>]] = [:]
+                var digitWindows: [Int: [Range<Int>]] = [:]  // by minimumDigits << 16 | before
                 for rule in piiRules where everyType || types.contains(rule.type) {
                     if !rule.literals.isEmpty,
                         !PIIGate.containsAny(rule.literals, in: buffer, caseless: rule.caseless, pairs: pairs)
@@ -173,11 +173,13 @@ public final class ScreeningEngine: Sendable {
                     }
                     let windows: [Range<Int>]
                     if rule.minimumDigits > 0 {
-                        if let known = digitWindows[rule.minimumDigits] {
+                        let before = rule.windowBefore ?? PIIGate.before
+                        let key = rule.minimumDigits << 16 | before
+                        if let known = digitWindows[key] {
                             windows = known
                         } else {
-                            windows = gate.windows(minimumDigits: rule.minimumDigits, count: buffer.count)
-                            digitWindows[rule.minimumDigits] = windows
+                            windows = gate.windows(minimumDigits: rule.minimumDigits, count: buffer.count, before: before)
+                            digitWindows[key] = windows
                         }
                     } else if let byte = rule.nearByte {
                         windows = PIIGate.windows(near: byte, in: buffer)

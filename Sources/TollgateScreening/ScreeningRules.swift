@@ -58,11 +58,16 @@ final class PIIRule: Sendable {
     /// the rule is skipped without a PCRE2 scan. Compared case-insensitively for a caseless rule.
     let literals: [[UInt8]]
     let caseless: Bool
+    /// How many bytes before a digit run a match can start (a `+`, `(` or country letters); nil for the
+    /// default, which leaves room for a label such as "phone:". Smaller windows mean shorter scans.
+    let windowBefore: Int?
 
     init(
         id: String, type: PIIType, validator: PIIValidator, group: Int, summary: String, pattern: CompiledPattern,
-        minimumDigits: Int, nearByte: UInt8?, literals: [[UInt8]] = [], caseless: Bool = false
+        minimumDigits: Int, nearByte: UInt8?, literals: [[UInt8]] = [], caseless: Bool = false,
+        windowBefore: Int? = nil
     ) {
+        self.windowBefore = windowBefore
         self.literals = literals
         self.caseless = caseless
         self.id = id
