@@ -50,20 +50,23 @@ struct PIIGate {
 
     /// Merged byte windows around runs with at least `minimumDigits` digits, from `before` bytes
     /// before each run to `after` past it.
-    func windows(minimumDigits: Int, count: Int, before: Int = before) -> [Range<Int>] {
+    func windows(minimumDigits: Int, count: Int, before: Int = before, after: Int = after) -> [Range<Int>] {
         Self.merge(
-            runs.lazy.filter { $0.digits >= minimumDigits }.map { ($0.start, $0.end) }, count: count, before: before)
+            runs.lazy.filter { $0.digits >= minimumDigits }.map { ($0.start, $0.end) }, count: count, before: before,
+            after: after)
     }
 
     /// Merged byte windows around each occurrence of `byte`.
-    static func windows(near byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
+    static func windows(
+        near byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, before: Int = 80, after: Int = 260
+    ) -> [Range<Int>] {
         var positions: [(Int, Int)] = []
         var offset = 0
         while let found = firstIndex(of: byte, in: bytes, from: offset) {
             positions.append((found, found + 1))
             offset = found + 1
         }
-        return merge(positions, count: bytes.count, before: 80, after: 260)
+        return merge(positions, count: bytes.count, before: before, after: after)
     }
 
     /// The first `byte` at or after `start`, found with `memchr`.

@@ -66,6 +66,7 @@ struct PackLoader {
                 }
             }
             let windowBefore = fields.number("before").map { Int(max(0, min($0, 4096))) }
+            let windowAfter = fields.number("after").map { Int(max(0, min($0, 65536))) }
             var literals: [[UInt8]] = []
             if let value = fields.value("literals") {
                 if let items = value.sequence, items.allSatisfy({ !($0.string ?? "").isEmpty }) {
@@ -86,7 +87,7 @@ struct PackLoader {
                 PIIRule(
                     id: id, type: type, validator: validator, group: group, summary: summary, pattern: pattern,
                     minimumDigits: minimumDigits, nearByte: nearByte, literals: literals, caseless: caseless,
-                    windowBefore: windowBefore))
+                    windowBefore: windowBefore, windowAfter: windowAfter))
         }
         return result
     }

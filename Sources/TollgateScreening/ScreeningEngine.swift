@@ -164,7 +164,7 @@ public final class ScreeningEngine: Sendable {
             view.bytes.withUnsafeBufferPointer { buffer in
                 let pairs = BytePairs(buffer)
                 // Several rules share a digit threshold (7 for most phone shapes): compute each once.
-                var digitWindows: [Int: [Range<Int>]] = [:]  // by minimumDigits << 16 | before
+                var digitWindows: [Int: [Range<Int>]] = [:]  // by minimumDigits, before and after
                 for rule in piiRules where everyType || types.contains(rule.type) {
                     if !rule.literals.isEmpty,
                         !PIIGate.containsAny(rule.literals, in: buffer, caseless: rule.caseless, pairs: pairs)
@@ -174,15 +174,18 @@ public final class ScreeningEngine: Sendable {
                     let windows: [Range<Int>]
                     if rule.minimumDigits > 0 {
                         let before = rule.windowBefore ?? PIIGate.before
-                        let key = rule.minimumDigits << 16 | before
+                        let after = rule.windowAfter ?? PIIGate.after
+                        let key = (rule.minimumDigits << 16 | before) << 20 | after
                         if let known = digitWindows[key] {
                             windows = known
                         } else {
-                            windows = gate.windows(minimumDigits: rule.minimumDigits, count: buffer.count, before: before)
+                            windows = gate.windows(
+                                minimumDigits: rule.minimumDigits, count: buffer.count, before: before, after: after)
                             digitWindows[key] = windows
                         }
                     } else if let byte = rule.nearByte {
-                        windows = PIIGate.windows(near: byte, in: buffer)
+                        windows = PIIGate.windows(
+                            near: byte, in: buffer, before: rule.windowBefore ?? 80, after: rule.windowAfter ?? 260)
                     } else {
                         windows = whole
                     }

@@ -61,13 +61,16 @@ final class PIIRule: Sendable {
     /// How many bytes before a digit run a match can start (a `+`, `(` or country letters); nil for the
     /// default, which leaves room for a label such as "phone:". Smaller windows mean shorter scans.
     let windowBefore: Int?
+    /// How many bytes past a digit run or `nearByte` a match can end; nil for the default.
+    let windowAfter: Int?
 
     init(
         id: String, type: PIIType, validator: PIIValidator, group: Int, summary: String, pattern: CompiledPattern,
         minimumDigits: Int, nearByte: UInt8?, literals: [[UInt8]] = [], caseless: Bool = false,
-        windowBefore: Int? = nil
+        windowBefore: Int? = nil, windowAfter: Int? = nil
     ) {
         self.windowBefore = windowBefore
+        self.windowAfter = windowAfter
         self.literals = literals
         self.caseless = caseless
         self.id = id
