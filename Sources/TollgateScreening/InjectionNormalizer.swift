@@ -376,7 +376,9 @@ struct InjectionNormalizer {
     static func foldLeetspeak(_ text: [UInt8], one: UInt8, changes: inout [Int]) -> [UInt8]? {
         var out = text
         var changed = false
+        leetTokenBytes.withUnsafeBufferPointer { tokenBytes in
         text.withUnsafeBufferPointer { text in
+        func isLeetTokenByte(_ byte: UInt8) -> Bool { tokenBytes[Int(byte)] }
         var index = 0
         let count = text.count
         while index < count {
@@ -403,6 +405,7 @@ struct InjectionNormalizer {
                 }
             }
             index = end
+        }
         }
         }
         return changed ? out : nil
@@ -721,32 +724,32 @@ struct InjectionNormalizer {
 
     /// Maximal runs of base64 alphabet characters (standard or URL-safe), with their padding.
     static func base64Runs(in bytes: [UInt8], minimumLength: Int) -> [ArraySlice<UInt8>] {
-        var runs: [ArraySlice<UInt8>] = []
-        var index = 0
-        while index < bytes.count {
-            guard isBase64Byte(bytes[index]) else {
-                index += 1
-                continue
+        var spans: [Range<Int>] = []
+        base64Alphabet.withUnsafeBufferPointer { alphabet in
+            bytes.withUnsafeBufferPointer { bytes in
+                let count = bytes.count
+                var index = 0
+                while index < count {
+                    guard alphabet[Int(bytes[index])] else {
+                        index += 1
+                        continue
+                    }
+                    var end = index
+                    var hasDigitOrUpper = false
+                    var hasLower = false
+                    while end < count, alphabet[Int(bytes[end])] {
+                        let byte = bytes[end]
+                        if byte >= 0x61 && byte <= 0x7A { hasLower = true } else { hasDigitOrUpper = true }
+                        end += 1
+                    }
+                    while end < count, bytes[end] == 0x3D { end += 1 }
+                    // Plain words are base64-alphabet too; real payloads mix cases or digits.
+                    if end - index >= minimumLength, hasLower, hasDigitOrUpper { spans.append(index..<end) }
+                    index = end
+                }
             }
-            var end = index
-            var hasDigitOrUpper = false
-            var hasLower = false
-            while end < bytes.count, isBase64Byte(bytes[end]) {
-                let byte = bytes[end]
-                if byte >= 0x61 && byte <= 0x7A { hasLower = true } else { hasDigitOrUpper = true }
-                end += 1
-            }
-            while end < bytes.count, bytes[end] == 0x3D { end += 1 }
-            // Plain words are base64-alphabet too; real payloads mix cases or digits.
-            if end - index >= minimumLength, hasLower, hasDigitOrUpper { runs.append(bytes[index..<end]) }
-            index = end
         }
-        return runs
-    }
-
-    @inline(__always)
-    private static func isBase64Byte(_ byte: UInt8) -> Bool {
-        base64Alphabet[Int(byte)]
+        return spans.map { bytes[$0] }
     }
 
     /// Standard and URL-safe base64 characters, as a table: this test runs on every byte of a message.

@@ -93,6 +93,9 @@ public final class ScreeningEngine: Sendable {
                     in: view.bytes, ruleCount: injectionRules.count, wordStartsOnly: kind == .text, within: view.dirty,
                     base: base, changes: base == nil ? [] : view.changes)
                 if kind == .text { viewHits[viewIndex] = hits }
+                // Keyword-less rules (short symbol patterns) search a derived view only right around
+                // its rewrites: a match elsewhere reads the same in the view it came from.
+                var nearChanges: [Range<Int>]?
                 view.bytes.withUnsafeBufferPointer { buffer in
                     for index in kind == .text ? textRuleIndices : compactRuleIndices
                     where !matchedPlain[index] && (!matched[index] || !view.obfuscated)
@@ -101,8 +104,13 @@ public final class ScreeningEngine: Sendable {
                         let rule = injectionRules[index]
                         guard view.obfuscated || !rule.obfuscatedOnly || view.source != nil else { continue }
                         let outcome: SearchOutcome
-                        if rule.keywords.isEmpty, let dirty = view.dirty {
-                            outcome = Self.searchRanges(rule.pattern, buffer, dirty, scratch: scratch)
+                        if rule.keywords.isEmpty, view.dirty != nil {
+                            if nearChanges == nil {
+                                let reach = Self.keywordlessReach
+                                nearChanges = InjectionNormalizer.merged(
+                                    view.changes.lazy.map { ($0 - reach)..<min(buffer.count, $0 + reach) })
+                            }
+                            outcome = Self.searchRanges(rule.pattern, buffer, nearChanges ?? [], scratch: scratch)
                         } else if rule.keywords.isEmpty {
                             outcome = rule.pattern.search(buffer, from: 0, scratch: scratch)
                         } else if hits.counts[index] == 0 {
@@ -256,6 +264,9 @@ public final class ScreeningEngine: Sendable {
         result += text[cursor...]
         return result
     }
+
+    /// How far around a rewrite a keyword-less rule searches a derived view.
+    static let keywordlessReach = 64
 
     /// Searches each of `ranges` (a derived view's rewritten places) as its own subject.
     private static func searchRanges(
