@@ -685,12 +685,17 @@ struct InjectionNormalizer {
 
     /// The text with `%XX` escapes decoded, when it has at least two of them and decodes to valid UTF-8.
     static func percentDecoded(_ text: [UInt8]) -> String? {
-        // Most text has no escape at all: count them before copying anything.
-        var found = 0
-        var probe = 0
-        while probe + 2 < text.count, found < 2 {
-            if text[probe] == 0x25, hexValue(text[probe + 1]) != nil, hexValue(text[probe + 2]) != nil { found += 1 }
-            probe += 1
+        // Most text has no escape at all: count them (memchr for `%`) before copying anything.
+        let found = text.withUnsafeBufferPointer { buffer in
+            var found = 0
+            var probe = 0
+            while found < 2, let percent = PIIGate.firstIndex(of: 0x25, in: buffer, from: probe) {
+                if percent + 2 < buffer.count, hexValue(buffer[percent + 1]) != nil, hexValue(buffer[percent + 2]) != nil {
+                    found += 1
+                }
+                probe = percent + 1
+            }
+            return found
         }
         guard found >= 2 else { return nil }
         var escapes = 0
