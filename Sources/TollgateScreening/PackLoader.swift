@@ -33,12 +33,17 @@ struct PackLoader {
                 }
             }
             let obfuscatedOnly = fields.bool("obfuscated_only") ?? false
+            let followedBy = fields.keywords("followed_by")
+            if !followedBy.isEmpty, anchoredPattern == nil, let value = fields.value("followed_by") {
+                fields.fail(value, "`followed_by` needs `anchored: true`")
+            }
             errors += fields.errors
             guard let id, let pattern, let view else { continue }
             result.append(
                 InjectionRule(
                     id: id, category: category, weight: weight, view: view, summary: summary, pattern: pattern,
-                    keywords: keywords, anchoredPattern: anchoredPattern, obfuscatedOnly: obfuscatedOnly))
+                    keywords: keywords, anchoredPattern: anchoredPattern, obfuscatedOnly: obfuscatedOnly,
+                    followedBy: followedBy))
         }
         return result
     }
@@ -198,10 +203,10 @@ private struct Fields {
 
     /// Keywords are lower-case word prefixes made of ASCII letters, digits or any non-ASCII characters,
     /// optionally ending in `$` for a whole word.
-    mutating func keywords() -> [String] {
-        guard let value = value("keywords") else { return [] }
+    mutating func keywords(_ key: String = "keywords") -> [String] {
+        guard let value = value(key) else { return [] }
         guard let sequence = value.sequence else {
-            fail(value, "`keywords` must be a list of words")
+            fail(value, "`\(key)` must be a list of words")
             return []
         }
         var words: [String] = []

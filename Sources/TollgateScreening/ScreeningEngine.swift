@@ -29,13 +29,19 @@ public final class ScreeningEngine: Sendable {
         self.injectionThreshold = injectionThreshold
         let groups = (injectionRules.map(\.pattern.captureCount) + piiRules.map(\.pattern.captureCount)).max() ?? 0
         scratchPool = ScratchPool(ovectorPairs: groups + 1)
-        textKeywords = KeywordIndex(keywordsByRule: injectionRules.map { $0.view == .text ? $0.keywords : [] })
-        compactKeywords = KeywordIndex(keywordsByRule: injectionRules.map { $0.view == .compact ? $0.keywords : [] })
+        // Rule i's `followed_by` words are pseudo-rule `count + i` in the same tries.
+        let textFollowers = injectionRules.map { $0.view == .text ? $0.followedBy : [] }
+        let compactFollowers = injectionRules.map { $0.view == .compact ? $0.followedBy : [] }
+        textKeywords = KeywordIndex(
+            keywordsByRule: injectionRules.map { $0.view == .text ? $0.keywords : [] } + textFollowers)
+        compactKeywords = KeywordIndex(
+            keywordsByRule: injectionRules.map { $0.view == .compact ? $0.keywords : [] } + compactFollowers)
         textRuleIndices = injectionRules.indices.filter { injectionRules[$0].view == .text }
         compactRuleIndices = injectionRules.indices.filter { injectionRules[$0].view == .compact }
         keywordlessRules = injectionRules.map(\.keywords.isEmpty)
         plainCompactKeywords = KeywordIndex(
-            keywordsByRule: injectionRules.map { $0.view == .compact && !$0.obfuscatedOnly ? $0.keywords : [] })
+            keywordsByRule: injectionRules.map { $0.view == .compact && !$0.obfuscatedOnly ? $0.keywords : [] }
+                + injectionRules.map { $0.view == .compact && !$0.obfuscatedOnly ? $0.followedBy : [] })
     }
 
     /// Loads and compiles the packs. Throws `PolicyLoadError` listing every problem as `file:line: message`.
@@ -90,7 +96,8 @@ public final class ScreeningEngine: Sendable {
                 if let dirty = view.dirty, dirty.isEmpty { continue }
                 let base = view.base.flatMap { viewHits[$0] }
                 let hits = index.hits(
-                    in: view.bytes, ruleCount: injectionRules.count, wordStartsOnly: kind == .text, within: view.dirty,
+                    in: view.bytes, ruleCount: 2 * injectionRules.count, wordStartsOnly: kind == .text,
+                    within: view.dirty,
                     base: base, changes: base == nil ? [] : view.changes)
                 if kind == .text { viewHits[viewIndex] = hits }
                 // Keyword-less rules (short symbol patterns) search a derived view only right around
@@ -117,6 +124,10 @@ public final class ScreeningEngine: Sendable {
                             continue
                         } else if let anchored = rule.anchoredPattern, hits.counts[index] < KeywordIndex.maximumHits {
                             var positions = hits.positions(of: index)
+                            if !rule.followedBy.isEmpty {
+                                positions = Self.followed(positions, by: hits.positions(of: injectionRules.count + index))
+                                if positions.isEmpty { continue }
+                            }
                             if view.dirty != nil {
                                 // A derived view's match counts only through a rewrite, and an anchored
                                 // match starts at its keyword: keywords after every nearby rewrite are moot.
@@ -263,6 +274,15 @@ public final class ScreeningEngine: Sendable {
         }
         result += text[cursor...]
         return result
+    }
+
+    /// The keyword positions with a `followed_by` word at or after them, within `KeywordIndex.windowAfter`.
+    private static func followed(_ positions: [Int], by followers: [Int]) -> [Int] {
+        var next = 0
+        return positions.filter { position in
+            while next < followers.count, followers[next] < position { next += 1 }
+            return next < followers.count && followers[next] < position + KeywordIndex.windowAfter
+        }
     }
 
     /// How far around a rewrite a keyword-less rule searches a derived view.

@@ -20,11 +20,16 @@ final class InjectionRule: Sendable {
     /// The rule runs only on obfuscated views: a letters-only mirror of a text rule, which would count the
     /// same plain phrase twice if it also ran on undisguised text.
     let obfuscatedOnly: Bool
+    /// For an anchored rule: words one of which every match contains at or after its keyword (same
+    /// syntax as `keywords`). A keyword with none of them within `KeywordIndex.windowAfter` bytes is
+    /// not tried, so a rule keyed on "the" or "in" does not start PCRE2 at every "the" or "in".
+    let followedBy: [String]
 
     init(
         id: String, category: String, weight: Double, view: View, summary: String, pattern: CompiledPattern,
-        keywords: [String], anchoredPattern: CompiledPattern?, obfuscatedOnly: Bool = false
+        keywords: [String], anchoredPattern: CompiledPattern?, obfuscatedOnly: Bool = false, followedBy: [String] = []
     ) {
+        self.followedBy = followedBy
         self.obfuscatedOnly = obfuscatedOnly
         self.id = id
         self.category = category

@@ -94,3 +94,38 @@ private func piiEngine(literals: String, caseless: Bool) throws -> ScreeningEngi
     #expect(findings.first?.end == expectedStart + 15)
     #expect(findings.first.map { String(text[$0.range]) } == "joe\u{FF20}example.com")
 }
+
+@Test func followedByGateTriesAKeywordOnlyWithAFollowerAhead() throws {
+    let pack = try TestEngine.temporaryPack("""
+        version: 1
+        rules:
+          - id: probe
+            category: t
+            weight: 1
+            anchored: true
+            keywords: [the$]
+            followed_by: [rules]
+            pattern: 'the\\s+\\w+\\s+rules'
+        """)
+    let engine = try ScreeningEngine.load(injectionPackPaths: [pack], piiPackPath: nil, injectionThreshold: 1)
+    #expect(engine.scanInjection("and the new rules apply").isInjection)
+    #expect(!engine.scanInjection("the cat sat on the mat").isInjection)
+    // The follower must come at or after the keyword: "rules" before "the" does not open the gate.
+    #expect(!engine.scanInjection("rules say the cat").isInjection)
+}
+
+@Test func followedByWithoutAnchoredIsRejected() throws {
+    let pack = try TestEngine.temporaryPack("""
+        version: 1
+        rules:
+          - id: probe
+            category: t
+            weight: 1
+            keywords: [the$]
+            followed_by: [rules]
+            pattern: 'the rules'
+        """)
+    #expect(throws: PolicyLoadError.self) {
+        try ScreeningEngine.load(injectionPackPaths: [pack], piiPackPath: nil, injectionThreshold: 1)
+    }
+}
