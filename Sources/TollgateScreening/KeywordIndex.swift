@@ -11,7 +11,9 @@ struct KeywordIndex: Sendable {
     static let windowBefore = 192
     static let windowAfter = 448
     /// Beyond this many keyword hits for one windowed rule, search from the first hit to the end instead.
-    static let maximumWindows = 24
+    /// Merged windows never cover more than the view, and one PCRE2 call per window costs far less than
+    /// scanning a long message from its first hit (a rule keyed on "my" has hundreds of hits in 100 KB).
+    static let maximumWindows = 1 << 16
     /// Beyond this many hits for one anchored rule, search the whole view instead.
     static let maximumHits = 1 << 20
 
