@@ -34,6 +34,7 @@ struct PackLoader {
             }
             let obfuscatedOnly = fields.bool("obfuscated_only") ?? false
             let followedBy = fields.keywords("followed_by")
+            let followedWithin = fields.number("followed_within").map { Int(max(1, min($0, Double(KeywordIndex.windowAfter)))) }
             if !followedBy.isEmpty, anchoredPattern == nil, let value = fields.value("followed_by") {
                 fields.fail(value, "`followed_by` needs `anchored: true`")
             }
@@ -43,7 +44,7 @@ struct PackLoader {
                 InjectionRule(
                     id: id, category: category, weight: weight, view: view, summary: summary, pattern: pattern,
                     keywords: keywords, anchoredPattern: anchoredPattern, obfuscatedOnly: obfuscatedOnly,
-                    followedBy: followedBy))
+                    followedBy: followedBy, followedWithin: followedWithin ?? KeywordIndex.windowAfter))
         }
         return result
     }

@@ -125,7 +125,9 @@ public final class ScreeningEngine: Sendable {
                         } else if let anchored = rule.anchoredPattern, hits.counts[index] < KeywordIndex.maximumHits {
                             var positions = hits.positions(of: index)
                             if !rule.followedBy.isEmpty {
-                                positions = Self.followed(positions, by: hits.positions(of: injectionRules.count + index))
+                                positions = Self.followed(
+                                    positions, by: hits.positions(of: injectionRules.count + index),
+                                    within: rule.followedWithin)
                                 if positions.isEmpty { continue }
                             }
                             if view.dirty != nil {
@@ -276,12 +278,12 @@ public final class ScreeningEngine: Sendable {
         return result
     }
 
-    /// The keyword positions with a `followed_by` word at or after them, within `KeywordIndex.windowAfter`.
-    private static func followed(_ positions: [Int], by followers: [Int]) -> [Int] {
+    /// The keyword positions with a `followed_by` word at or after them, less than `within` bytes on.
+    private static func followed(_ positions: [Int], by followers: [Int], within: Int) -> [Int] {
         var next = 0
         return positions.filter { position in
             while next < followers.count, followers[next] < position { next += 1 }
-            return next < followers.count && followers[next] < position + KeywordIndex.windowAfter
+            return next < followers.count && followers[next] < position + within
         }
     }
 

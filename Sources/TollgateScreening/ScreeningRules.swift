@@ -24,12 +24,16 @@ final class InjectionRule: Sendable {
     /// syntax as `keywords`). A keyword with none of them within `KeywordIndex.windowAfter` bytes is
     /// not tried, so a rule keyed on "the" or "in" does not start PCRE2 at every "the" or "in".
     let followedBy: [String]
+    /// How many bytes after the keyword a `followedBy` word may start (at most `KeywordIndex.windowAfter`).
+    let followedWithin: Int
 
     init(
         id: String, category: String, weight: Double, view: View, summary: String, pattern: CompiledPattern,
-        keywords: [String], anchoredPattern: CompiledPattern?, obfuscatedOnly: Bool = false, followedBy: [String] = []
+        keywords: [String], anchoredPattern: CompiledPattern?, obfuscatedOnly: Bool = false, followedBy: [String] = [],
+        followedWithin: Int = KeywordIndex.windowAfter
     ) {
         self.followedBy = followedBy
+        self.followedWithin = followedWithin
         self.obfuscatedOnly = obfuscatedOnly
         self.id = id
         self.category = category
