@@ -20,6 +20,20 @@ struct InjectionView {
     /// The rewritten positions themselves (ascending), for derived views: a match that covers none of
     /// them reads the same in the undisguised text, so it is not evidence of disguise.
     var changes: [Int] = []
+    /// For a derived view of the same length as an earlier view that it differs from only at `changes`
+    /// (in-place rewrites): that view's index, so its keyword hits can be reused (see `KeywordIndex.hits`).
+    var base: Int? = nil
+
+    /// Whether a rewritten position lies in `range` (only meaningful for derived views).
+    func hasChange(in range: Range<Int>) -> Bool {
+        var low = 0
+        var high = changes.count
+        while low < high {
+            let middle = (low + high) / 2
+            if changes[middle] < range.lowerBound { low = middle + 1 } else { high = middle }
+        }
+        return low < changes.count && changes[low] < range.upperBound
+    }
 
     /// Whether `start..<end` covers a rewritten position (always true for views without `changes`).
     func coversChange(_ start: Int, _ end: Int) -> Bool {
@@ -46,6 +60,9 @@ struct InjectionNormalizer {
     var decodeBudget = 256 * 1024
     /// Shortest run of base64 characters worth decoding.
     var minimumBase64Run = 16
+    /// How far before a rewrite (leetspeak, joined letters) a keyword is looked for in a derived view:
+    /// trigger phrases are far shorter.
+    static let rewriteReach = 200
 
     func views(of text: String) -> [InjectionView] {
         var budget = decodeBudget
@@ -59,6 +76,7 @@ struct InjectionNormalizer {
         let folded = Self.fold(text, disguised: &disguised)
         // Decoded segments are obfuscated by construction.
         let plain = depth == 0 && !disguised
+        let foldedIndex = result.count
         result.append(InjectionView(kind: .text, bytes: folded, obfuscated: !plain))
         var changes: [Int] = []
         // `-`, `_`, `.` between letters read as spaces: `system_prompt` is two words, not a disguise. A
@@ -66,18 +84,22 @@ struct InjectionNormalizer {
         let separated = Self.separatorsAsSpaces(folded, changes: &changes)
         if let separated {
             let dirty = plain ? Self.ranges(around: changes, count: separated.count) : nil
-            result.append(InjectionView(kind: .text, bytes: separated, obfuscated: !plain, dirty: dirty, changes: changes))
+            result.append(
+                InjectionView(
+                    kind: .text, bytes: separated, obfuscated: !plain, dirty: dirty, changes: changes,
+                    base: plain ? foldedIndex : nil))
         }
         changes.removeAll(keepingCapacity: true)
         let deleeted = Self.foldLeetspeak(folded, one: UInt8(ascii: "i"), changes: &changes)
         if let deleeted {
-            result.append(derived(deleeted, changes, plain: plain))
+            let deleetedIndex = result.count
+            result.append(derived(deleeted, changes, plain: plain, base: foldedIndex))
             // `1` reads as `i` or `l` ("1ns7ruc7ion$", "r3p1y"); the second reading is its own view.
             let ones = changes.filter { folded[$0] == UInt8(ascii: "1") }
             if !ones.isEmpty {
                 var ells = deleeted
                 for position in ones { ells[position] = UInt8(ascii: "l") }
-                result.append(derived(ells, ones, plain: plain))
+                result.append(derived(ells, ones, plain: plain, base: deleetedIndex))
             }
         }
         let base = deleeted ?? folded
@@ -106,20 +128,35 @@ struct InjectionNormalizer {
 
     /// A view derived by local rewrites. Of disguised text, every part is disguised, so it is searched whole.
     private func derived(
-        _ bytes: [UInt8], _ changes: [Int], plain: Bool, kind: InjectionView.Kind = .text
+        _ bytes: [UInt8], _ changes: [Int], plain: Bool, kind: InjectionView.Kind = .text, base: Int? = nil
     ) -> InjectionView {
         guard plain else { return InjectionView(kind: kind, bytes: bytes, obfuscated: true) }
         return InjectionView(
             kind: kind, bytes: bytes, obfuscated: true, dirty: Self.ranges(around: changes, count: bytes.count),
-            changes: changes)
+            changes: changes, base: base)
     }
 
     /// Merged ranges around changed positions: a match through a rewrite is searched when its keyword
     /// lies at most 200 bytes before or 96 after it. Trigger phrases are far shorter; the narrow ranges
     /// keep derived views cheap on long text, where rewrites (e-mail `@`, `3rd`, `e.g.`) are everywhere.
+    /// Ascending ranges merged where they overlap or touch, clamped at 0.
+    static func merged<S: Sequence>(_ ranges: S) -> [Range<Int>] where S.Element == Range<Int> {
+        var result: [Range<Int>] = []
+        for range in ranges {
+            let lower = max(0, range.lowerBound)
+            guard lower < range.upperBound else { continue }
+            if let last = result.last, last.upperBound >= lower {
+                result[result.count - 1] = last.lowerBound..<max(last.upperBound, range.upperBound)
+            } else {
+                result.append(lower..<range.upperBound)
+            }
+        }
+        return result
+    }
+
     static func ranges(around changes: [Int], count: Int) -> [Range<Int>] {
         var result: [Range<Int>] = []
-        let before = 200
+        let before = rewriteReach
         let after = 96
         for change in changes {
             let lower = max(0, change - before)
@@ -145,114 +182,187 @@ struct InjectionNormalizer {
     /// `fold`, also reporting whether the text was disguised: a Latin word with Cyrillic/Greek look-alikes
     /// mixed in, full-width Latin letters, or an invisible character between two letters.
     static func fold(_ text: String, disguised: inout Bool) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count)
-        var lastWasSpace = true
-        if ASCII.isASCII(text) {
-            for byte in text.utf8 {
-                if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
-                    if !lastWasSpace { out.append(0x20) }
-                    lastWasSpace = true
-                } else {
-                    out.append(byte)
-                    lastWasSpace = false
+        var copy = text
+        let (folded, wasDisguised) = copy.withUTF8 { foldBytes($0) }
+        if wasDisguised { disguised = true }
+        return folded
+    }
+
+    /// `fold` over UTF-8 bytes. Pure ASCII (the common case) is one copy that collapses whitespace;
+    /// other text is decoded by hand, and only lines holding a scalar NFKC can change go through
+    /// Foundation (a newline never composes with its neighbours, so line-wise NFKC equals whole-text NFKC).
+    static func foldBytes(_ bytes: UnsafeBufferPointer<UInt8>) -> (bytes: [UInt8], disguised: Bool) {
+        let count = bytes.count
+        if ASCII.isASCII(bytes) {
+            let out = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+                var written = 0
+                var lastWasSpace = true
+                for index in 0..<count {
+                    let byte = bytes[index]
+                    if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
+                        if !lastWasSpace {
+                            buffer[written] = 0x20
+                            written += 1
+                        }
+                        lastWasSpace = true
+                    } else {
+                        buffer[written] = byte
+                        written += 1
+                        lastWasSpace = false
+                    }
+                }
+                initialized = written
+            }
+            return (out, false)
+        }
+        var folder = Folder(capacity: count)
+        var lineStart = 0
+        while lineStart <= count {
+            var lineEnd = lineStart
+            var needsNFKC = false
+            var lineIsASCII = true
+            while lineEnd < count {
+                let byte = bytes[lineEnd]
+                if byte == 0x0A { break }
+                if byte < 0x80 {
+                    lineEnd += 1
+                    continue
+                }
+                lineIsASCII = false
+                let (value, length) = UTF8Decoding.decode(bytes, at: lineEnd)
+                if !NFKCStableRanges.contains(value) {
+                    needsNFKC = true
+                    // Full-width Latin letters are a disguise in otherwise Latin text.
+                    if value >= 0xFF21 && value <= 0xFF5A { folder.disguised = true }
+                }
+                lineEnd += length
+            }
+            if lineIsASCII {
+                // No look-alike or invisible character: only whitespace to collapse, and the line ends
+                // at a newline (a space for the word state), so the per-word disguise state is moot.
+                folder.appendASCII(UnsafeBufferPointer(rebasing: bytes[lineStart..<lineEnd]))
+            } else if needsNFKC {
+                let line = String(decoding: UnsafeBufferPointer(rebasing: bytes[lineStart..<lineEnd]), as: UTF8.self)
+                for scalar in line.precomposedStringWithCompatibilityMapping.unicodeScalars {
+                    folder.consume(scalar.value)
+                }
+            } else {
+                var index = lineStart
+                while index < lineEnd {
+                    let byte = bytes[index]
+                    if byte < 0x80 {
+                        folder.consumeASCII(byte)
+                        index += 1
+                    } else {
+                        let (value, length) = UTF8Decoding.decode(bytes, at: index)
+                        folder.consume(value)
+                        index += length
+                    }
                 }
             }
-            return out
+            if lineEnd < count { folder.consumeASCII(0x0A) }
+            lineStart = lineEnd + 1
         }
-        // Per word: does it hold real ASCII letters, and look-alikes folded to Latin?
+        return (folder.out, folder.disguised)
+    }
+
+    /// The state of `fold` over non-ASCII text: output, whitespace collapsing, and per word whether it
+    /// holds real ASCII letters and look-alikes folded to Latin (a disguise when both).
+    private struct Folder {
+        var out: [UInt8] = []
+        var disguised = false
+        var lastWasSpace = true
         var wordHasASCII = false
         var wordHasLookalike = false
         var invisibleAfterLetter = false
-        func consume(_ scalar: Unicode.Scalar) {
-            let value = scalar.value
+
+        init(capacity: Int) { out.reserveCapacity(capacity) }
+
+        /// Appends an ASCII run with whitespace collapsed, in one write into the output's storage.
+        mutating func appendASCII(_ run: UnsafeBufferPointer<UInt8>) {
+            guard !run.isEmpty else { return }
+            let start = out.count
+            out.append(contentsOf: repeatElement(0, count: run.count))
+            var written = start
+            var lastWasSpace = lastWasSpace
+            out.withUnsafeMutableBufferPointer { out in
+                for byte in run {
+                    if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
+                        if !lastWasSpace {
+                            out[written] = 0x20
+                            written += 1
+                        }
+                        lastWasSpace = true
+                    } else {
+                        out[written] = byte
+                        written += 1
+                        lastWasSpace = false
+                    }
+                }
+            }
+            out.removeLast(out.count - written)
+            self.lastWasSpace = lastWasSpace
+            // The run's last word decides the word state; a newline or the end of text follows.
+            wordHasASCII = !lastWasSpace
+            wordHasLookalike = false
+            invisibleAfterLetter = false
+        }
+
+        @inline(__always)
+        mutating func consumeASCII(_ byte: UInt8) {
+            if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
+                space()
+                return
+            }
+            lastWasSpace = false
+            if UnicodeFolding.isASCIILetter(byte) {
+                wordHasASCII = true
+                if invisibleAfterLetter || wordHasLookalike { disguised = true }
+            } else if byte < 0x30 || byte > 0x39 {
+                // Punctuation ends a word: "α-helix" mixes scripts across words, not within one.
+                wordHasASCII = false
+                wordHasLookalike = false
+            }
+            invisibleAfterLetter = false
+            out.append(byte)
+        }
+
+        mutating func space() {
+            if !lastWasSpace { out.append(0x20) }
+            lastWasSpace = true
+            wordHasASCII = false
+            wordHasLookalike = false
+            invisibleAfterLetter = false
+        }
+
+        mutating func consume(_ value: UInt32) {
+            if value < 0x80 {
+                consumeASCII(UInt8(value))
+                return
+            }
             if UnicodeFolding.isInvisible(value) {
                 if let last = out.last, !lastWasSpace, UnicodeFolding.isASCIILetter(last) { invisibleAfterLetter = true }
                 return
             }
             if UnicodeFolding.isWhitespace(value) {
-                if !lastWasSpace { out.append(0x20) }
-                lastWasSpace = true
-                wordHasASCII = false
-                wordHasLookalike = false
-                invisibleAfterLetter = false
+                space()
                 return
             }
             lastWasSpace = false
-            if value < 0x80 {
-                let byte = UInt8(value)
-                if UnicodeFolding.isASCIILetter(byte) {
-                    wordHasASCII = true
-                    if invisibleAfterLetter { disguised = true }
-                    if wordHasLookalike { disguised = true }
-                } else if byte < 0x30 || byte > 0x39 {
-                    // Punctuation ends a word: "α-helix" mixes scripts across words, not within one.
-                    wordHasASCII = false
-                    wordHasLookalike = false
-                }
-                invisibleAfterLetter = false
-                out.append(byte)
-            } else if let latin = UnicodeFolding.latinLookalike(value) {
+            if let latin = UnicodeFolding.latinLookalike(value) {
                 wordHasLookalike = true
-                if wordHasASCII { disguised = true }
-                if invisibleAfterLetter { disguised = true }
+                if wordHasASCII || invisibleAfterLetter { disguised = true }
                 invisibleAfterLetter = false
                 out.append(latin)
             } else {
                 invisibleAfterLetter = false
+                guard let scalar = Unicode.Scalar(value) else {
+                    out.append(contentsOf: [0xEF, 0xBF, 0xBD])
+                    return
+                }
                 out.append(contentsOf: scalar.utf8)
             }
         }
-        // NFKC through Foundation is the slowest step: run it per line, only on lines with a scalar it can
-        // change (a newline never composes with its neighbours, so line-wise NFKC equals whole-text NFKC).
-        // Works on the UTF-8 bytes (a Swift string is valid UTF-8): decoding by hand avoids String index
-        // validation per scalar.
-        let bytes = Array(text.utf8)
-        let count = bytes.count
-        func decode(_ index: Int) -> (value: UInt32, length: Int) {
-            let lead = UInt32(bytes[index])
-            if lead < 0x80 { return (lead, 1) }
-            if lead < 0xE0, index + 1 < count { return ((lead & 0x1F) << 6 | UInt32(bytes[index + 1] & 0x3F), 2) }
-            if lead < 0xF0, index + 2 < count {
-                return ((lead & 0x0F) << 12 | UInt32(bytes[index + 1] & 0x3F) << 6 | UInt32(bytes[index + 2] & 0x3F), 3)
-            }
-            if index + 3 < count {
-                let value = (lead & 0x07) << 18 | UInt32(bytes[index + 1] & 0x3F) << 12
-                    | UInt32(bytes[index + 2] & 0x3F) << 6 | UInt32(bytes[index + 3] & 0x3F)
-                return (value, 4)
-            }
-            return (0xFFFD, count - index)
-        }
-        var lineStart = 0
-        while lineStart <= count {
-            var lineEnd = lineStart
-            while lineEnd < count, bytes[lineEnd] != 0x0A { lineEnd += 1 }
-            var needsNFKC = false
-            var index = lineStart
-            while index < lineEnd {
-                let (value, length) = decode(index)
-                if !NFKCStableRanges.contains(value) {
-                    needsNFKC = true
-                    // Full-width Latin letters are a disguise in otherwise Latin text.
-                    if value >= 0xFF21 && value <= 0xFF5A { disguised = true }
-                }
-                index += length
-            }
-            if needsNFKC {
-                let line = String(decoding: bytes[lineStart..<lineEnd], as: UTF8.self)
-                for scalar in line.precomposedStringWithCompatibilityMapping.unicodeScalars { consume(scalar) }
-            } else {
-                index = lineStart
-                while index < lineEnd {
-                    let (value, length) = decode(index)
-                    consume(Unicode.Scalar(value) ?? "\u{FFFD}")
-                    index += length
-                }
-            }
-            if lineEnd < count { consume("\n") }
-            lineStart = lineEnd + 1
-        }
-        return out
     }
 
     /// Folds digits and symbols to letters inside words that already contain letters (`pr3v10u$`), leaving
@@ -266,6 +376,9 @@ struct InjectionNormalizer {
     static func foldLeetspeak(_ text: [UInt8], one: UInt8, changes: inout [Int]) -> [UInt8]? {
         var out = text
         var changed = false
+        leetTokenBytes.withUnsafeBufferPointer { tokenBytes in
+        text.withUnsafeBufferPointer { text in
+        func isLeetTokenByte(_ byte: UInt8) -> Bool { tokenBytes[Int(byte)] }
         var index = 0
         let count = text.count
         while index < count {
@@ -293,11 +406,19 @@ struct InjectionNormalizer {
             }
             index = end
         }
+        }
+        }
         return changed ? out : nil
     }
 
+    @inline(__always)
     private static func isLeetTokenByte(_ byte: UInt8) -> Bool {
-        UnicodeFolding.isASCIILetter(byte) || UnicodeFolding.leetLetter(byte) != nil
+        leetTokenBytes[Int(byte)]
+    }
+
+    /// Letters and the symbols leetspeak reads as letters, as a table: tested on every byte.
+    private static let leetTokenBytes: [Bool] = (0...255).map { value in
+        UnicodeFolding.isASCIILetter(UInt8(value)) || UnicodeFolding.leetLetter(UInt8(value)) != nil
     }
 
     /// Joins runs of three or more single letters separated by single spaces (`i g n o r e` -> `ignore`).
@@ -383,36 +504,50 @@ struct InjectionNormalizer {
             index += 1
         }
         guard index + 1 < count else { return nil }
-        var out = Array(text[0..<index])
-        out.reserveCapacity(count)
-        while index < count {
-            let byte = text[index]
-            if byte == 0x2D || byte == 0x5F || byte == 0x2E, index > 0, index + 1 < count,
-                UnicodeFolding.isASCIILetter(text[index - 1]), UnicodeFolding.isASCIILetter(text[index + 1])
-            {
-                changes.append(out.count)
-            } else {
-                out.append(byte)
+        let first = index
+        return [UInt8](unsafeUninitializedCapacity: count) { out, written in
+            text.withUnsafeBufferPointer { text in
+                _ = out.initialize(from: UnsafeBufferPointer(rebasing: text[0..<first]))
+                written = first
+                var index = first
+                while index < count {
+                    let byte = text[index]
+                    if byte == 0x2D || byte == 0x5F || byte == 0x2E, index > 0, index + 1 < count,
+                        UnicodeFolding.isASCIILetter(text[index - 1]), UnicodeFolding.isASCIILetter(text[index + 1])
+                    {
+                        changes.append(written)
+                    } else {
+                        out[written] = byte
+                        written += 1
+                    }
+                    index += 1
+                }
             }
-            index += 1
         }
-        return out
     }
 
     /// `compact(text)` where `text` is `original` with some bytes rewritten in place (same length),
     /// appending the output positions of rewritten letters to `changes`.
     static func compact(_ text: [UInt8], changedFrom original: [UInt8], changes: inout [Int]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(text.count)
-        for (position, byte) in text.enumerated() {
-            if byte >= 0x80 {
-                out.append(byte)
-            } else if UnicodeFolding.isASCIILetter(byte) {
-                if position < original.count, original[position] != byte { changes.append(out.count) }
-                out.append(byte | 0x20)
+        let count = text.count
+        return [UInt8](unsafeUninitializedCapacity: count) { out, written in
+            written = 0
+            text.withUnsafeBufferPointer { text in
+                original.withUnsafeBufferPointer { original in
+                    for position in 0..<count {
+                        let byte = text[position]
+                        if byte >= 0x80 {
+                            out[written] = byte
+                            written += 1
+                        } else if UnicodeFolding.isASCIILetter(byte) {
+                            if position < original.count, original[position] != byte { changes.append(written) }
+                            out[written] = byte | 0x20
+                            written += 1
+                        }
+                    }
+                }
             }
         }
-        return out
     }
 
     /// The text with each single `-`, `_` or `.` between two letters replaced by a space (same length),
@@ -436,16 +571,22 @@ struct InjectionNormalizer {
 
     /// Letters only, ASCII lowercased; non-ASCII bytes are kept so accented words still match.
     static func compact(_ text: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(text.count)
-        for byte in text {
-            if byte >= 0x80 {
-                out.append(byte)
-            } else if UnicodeFolding.isASCIILetter(byte) {
-                out.append(byte | 0x20)
+        let count = text.count
+        return [UInt8](unsafeUninitializedCapacity: count) { out, written in
+            written = 0
+            text.withUnsafeBufferPointer { text in
+                for position in 0..<count {
+                    let byte = text[position]
+                    if byte >= 0x80 {
+                        out[written] = byte
+                        written += 1
+                    } else if UnicodeFolding.isASCIILetter(byte) {
+                        out[written] = byte | 0x20
+                        written += 1
+                    }
+                }
             }
         }
-        return out
     }
 
     /// `text` when somewhere in it letters are split the way `isSplit` recognises, else nil: most plain
@@ -544,6 +685,19 @@ struct InjectionNormalizer {
 
     /// The text with `%XX` escapes decoded, when it has at least two of them and decodes to valid UTF-8.
     static func percentDecoded(_ text: [UInt8]) -> String? {
+        // Most text has no escape at all: count them (memchr for `%`) before copying anything.
+        let found = text.withUnsafeBufferPointer { buffer in
+            var found = 0
+            var probe = 0
+            while found < 2, let percent = PIIGate.firstIndex(of: 0x25, in: buffer, from: probe) {
+                if percent + 2 < buffer.count, hexValue(buffer[percent + 1]) != nil, hexValue(buffer[percent + 2]) != nil {
+                    found += 1
+                }
+                probe = percent + 1
+            }
+            return found
+        }
+        guard found >= 2 else { return nil }
         var escapes = 0
         var out: [UInt8] = []
         out.reserveCapacity(text.count)
@@ -575,31 +729,38 @@ struct InjectionNormalizer {
 
     /// Maximal runs of base64 alphabet characters (standard or URL-safe), with their padding.
     static func base64Runs(in bytes: [UInt8], minimumLength: Int) -> [ArraySlice<UInt8>] {
-        var runs: [ArraySlice<UInt8>] = []
-        var index = 0
-        while index < bytes.count {
-            guard isBase64Byte(bytes[index]) else {
-                index += 1
-                continue
+        var spans: [Range<Int>] = []
+        base64Alphabet.withUnsafeBufferPointer { alphabet in
+            bytes.withUnsafeBufferPointer { bytes in
+                let count = bytes.count
+                var index = 0
+                while index < count {
+                    guard alphabet[Int(bytes[index])] else {
+                        index += 1
+                        continue
+                    }
+                    var end = index
+                    var hasDigitOrUpper = false
+                    var hasLower = false
+                    while end < count, alphabet[Int(bytes[end])] {
+                        let byte = bytes[end]
+                        if byte >= 0x61 && byte <= 0x7A { hasLower = true } else { hasDigitOrUpper = true }
+                        end += 1
+                    }
+                    while end < count, bytes[end] == 0x3D { end += 1 }
+                    // Plain words are base64-alphabet too; real payloads mix cases or digits.
+                    if end - index >= minimumLength, hasLower, hasDigitOrUpper { spans.append(index..<end) }
+                    index = end
+                }
             }
-            var end = index
-            var hasDigitOrUpper = false
-            var hasLower = false
-            while end < bytes.count, isBase64Byte(bytes[end]) {
-                let byte = bytes[end]
-                if byte >= 0x61 && byte <= 0x7A { hasLower = true } else { hasDigitOrUpper = true }
-                end += 1
-            }
-            while end < bytes.count, bytes[end] == 0x3D { end += 1 }
-            // Plain words are base64-alphabet too; real payloads mix cases or digits.
-            if end - index >= minimumLength, hasLower, hasDigitOrUpper { runs.append(bytes[index..<end]) }
-            index = end
         }
-        return runs
+        return spans.map { bytes[$0] }
     }
 
-    private static func isBase64Byte(_ byte: UInt8) -> Bool {
-        UnicodeFolding.isASCIILetter(byte) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2B || byte == 0x2F
+    /// Standard and URL-safe base64 characters, as a table: this test runs on every byte of a message.
+    private static let base64Alphabet: [Bool] = (0...255).map { value in
+        let byte = UInt8(value)
+        return UnicodeFolding.isASCIILetter(byte) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2B || byte == 0x2F
             || byte == 0x2D || byte == 0x5F
     }
 

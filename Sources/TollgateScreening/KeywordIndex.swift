@@ -2,25 +2,58 @@
 /// can match a message at all, and where. Walking it costs a few nanoseconds per word, against several
 /// microseconds per kilobyte for a PCRE2 scan, so most rules never run on ordinary text, and those that
 /// do only search windows around their keywords.
+///
+/// A keyword ending in `$` matches only a whole word (the next byte is not an ASCII letter or digit):
+/// `in$` fires on "in" but not on "information". Short common words (`the`, `in`, `you`, `do`) as plain
+/// prefixes would start an anchored PCRE2 attempt at almost every word of ordinary text.
 struct KeywordIndex: Sendable {
     /// How far before and after a keyword a rule's match may extend.
     static let windowBefore = 192
     static let windowAfter = 448
     /// Beyond this many keyword hits for one windowed rule, search from the first hit to the end instead.
-    static let maximumWindows = 24
+    /// Merged windows never cover more than the view, and one PCRE2 call per window costs far less than
+    /// scanning a long message from its first hit (a rule keyed on "my" has hundreds of hits in 100 KB).
+    static let maximumWindows = 1 << 16
     /// Beyond this many hits for one anchored rule, search the whole view instead.
     static let maximumHits = 1 << 20
 
-    private static let alphabet = 37
+    /// Symbols bytes map to: 26 letters, 10 digits, one for every non-ASCII byte.
+    private static let letters = 37
+    /// The trie's extra symbol for "the word ends here" (`$` keywords).
+    private static let wordEnd = 37
+    private static let alphabet = 38
     private var children: [Int32]
     private var terminals: [[Int32]]
     /// `terminals` flattened: the rules ending at node n are `terminalRules[terminalStart[n]..<terminalStart[n + 1]]`.
     private var terminalStart: [Int32] = []
     private var terminalRules: [Int32] = []
-    /// Whether any keyword starts with symbol pair (a, b) at `a * (alphabet + 1) + b`, `b == alphabet`
-    /// standing for "the word ends here": most positions of the letters-only view are rejected by this
-    /// one lookup instead of a trie walk.
-    private var startsWithPair: [Bool] = []
+    /// Bit set: whether any keyword can start with symbols (a, b, c), at `(a * alphabet + b) * alphabet + c`,
+    /// `wordEnd` standing for "the word ends here" (then c is `wordEnd` too). Most positions, even of the
+    /// letters-only view, are rejected by this one lookup instead of a trie walk.
+    private var startsWithTriple: [UInt64] = []
+    /// The most symbols in one keyword (its `$` included): how far a walk reads past its start.
+    private(set) var longestKeyword = 3
+
+    private mutating func allowTriple(_ a: Int, _ b: Int, _ c: Int) {
+        let bit = (a * Self.alphabet + b) * Self.alphabet + c
+        startsWithTriple[bit >> 6] |= 1 << UInt64(bit & 63)
+    }
+
+    /// The trie symbols of a keyword (`$` at the end becomes `wordEnd`); nil for a character outside
+    /// the alphabet, which ends the keyword early as before.
+    private static func keywordSymbols(_ keyword: String) -> [Int] {
+        var result: [Int] = []
+        let bytes = Array(keyword.utf8)
+        for (offset, byte) in bytes.enumerated() {
+            if byte == UInt8(ascii: "$"), offset == bytes.count - 1, offset > 0 {
+                result.append(wordEnd)
+                break
+            }
+            guard let symbol = symbol(byte) else { break }
+            result.append(symbol)
+        }
+        return result
+    }
 
     init(keywordsByRule: [[String]]) {
         children = [Int32](repeating: -1, count: Self.alphabet)
@@ -28,8 +61,9 @@ struct KeywordIndex: Sendable {
         for (rule, keywords) in keywordsByRule.enumerated() {
             for keyword in keywords {
                 var node = 0
-                for byte in keyword.utf8 {
-                    guard let symbol = Self.symbol(byte) else { break }
+                let symbols = Self.keywordSymbols(keyword)
+                longestKeyword = max(longestKeyword, symbols.count + 1)
+                for symbol in symbols {
                     let slot = node * Self.alphabet + symbol
                     if children[slot] < 0 {
                         children[slot] = Int32(terminals.count)
@@ -41,15 +75,23 @@ struct KeywordIndex: Sendable {
                 if node != 0, !terminals[node].contains(Int32(rule)) { terminals[node].append(Int32(rule)) }
             }
         }
-        startsWithPair = [Bool](repeating: false, count: Self.alphabet * (Self.alphabet + 1))
+        startsWithTriple = [UInt64](repeating: 0, count: (Self.letters * Self.alphabet * Self.alphabet + 63) / 64)
         for keywords in keywordsByRule {
             for keyword in keywords {
-                let symbols = keyword.utf8.prefix(2).map { Self.symbol($0) }
-                guard let first = symbols.first ?? nil else { continue }
-                if symbols.count == 2, let second = symbols[1] {
-                    startsWithPair[first * (Self.alphabet + 1) + second] = true
+                let symbols = Self.keywordSymbols(keyword)
+                guard let first = symbols.first, first < Self.letters else { continue }
+                // A non-ASCII byte (symbol 36) also ends a whole word (see `hits`), so a `wordEnd` in the
+                // keyword allows 36 in its place, followed by anything.
+                if symbols.count == 1 {
+                    for second in 0..<Self.alphabet { for third in 0..<Self.alphabet { allowTriple(first, second, third) } }
+                } else if symbols[1] == Self.wordEnd {
+                    allowTriple(first, Self.wordEnd, Self.wordEnd)
+                    for third in 0..<Self.alphabet { allowTriple(first, 36, third) }
+                } else if symbols.count == 2 {
+                    for third in 0..<Self.alphabet { allowTriple(first, symbols[1], third) }
                 } else {
-                    for second in 0...Self.alphabet { startsWithPair[first * (Self.alphabet + 1) + second] = true }
+                    allowTriple(first, symbols[1], symbols[2])
+                    if symbols[2] == Self.wordEnd { allowTriple(first, symbols[1], 36) }
                 }
             }
         }
@@ -80,16 +122,33 @@ struct KeywordIndex: Sendable {
 
     /// Positions where each rule's keywords occur: at word starts (`wordStartsOnly`, for the text view)
     /// or anywhere (for the letters-only compact view).
-    func hits(in bytes: [UInt8], ruleCount: Int, wordStartsOnly: Bool, within ranges: [Range<Int>]? = nil) -> KeywordHits {
-        var hits = KeywordHits(ruleCount: ruleCount)
+    ///
+    /// `base`: the hits of a view of the same length that `bytes` differs from only at `changes` (a
+    /// derived view: leetspeak or separators rewritten in place). A walk from position p reads bytes
+    /// p - 1 through p + `longestKeyword`, so away from the changes the hits are the base's and only the
+    /// few bytes around each change are walked again.
+    func hits(
+        in bytes: [UInt8], ruleCount: Int, wordStartsOnly: Bool, within ranges: [Range<Int>]? = nil,
+        base: KeywordHits? = nil, changes: [Int] = []
+    ) -> KeywordHits {
+        var hits = HitCollector(ruleCount: ruleCount)
+        defer { hits.deallocate() }
+        var walkRanges = ranges ?? [0..<bytes.count]
+        var reused: [UInt64] = []
+        if let base, wordStartsOnly {
+            let near = InjectionNormalizer.merged(changes.lazy.map { ($0 - longestKeyword - 1)..<($0 + 2) })
+            let walk = Self.intersection(walkRanges, near)
+            reused = base.pairs(within: walkRanges, outside: walk)
+            walkRanges = walk
+        }
         Self.symbols.withUnsafeBufferPointer { symbols in
             children.withUnsafeBufferPointer { children in
                 terminalStart.withUnsafeBufferPointer { terminalStart in
                     terminalRules.withUnsafeBufferPointer { terminalRules in
-                        startsWithPair.withUnsafeBufferPointer { pairs in
+                        startsWithTriple.withUnsafeBufferPointer { triples in
                         bytes.withUnsafeBufferPointer { buffer in
                             let count = buffer.count
-                            for range in ranges ?? [0..<count] {
+                            for range in walkRanges {
                             let lower = max(0, min(range.lowerBound, count))
                             let upper = max(lower, min(range.upperBound, count))
                             var previousIsWord = lower > 0 && symbols[Int(buffer[lower - 1])] >= 0
@@ -98,22 +157,40 @@ struct KeywordIndex: Sendable {
                                 let isWord = first >= 0
                                 defer { previousIsWord = isWord }
                                 guard isWord, !(wordStartsOnly && previousIsWord) else { continue }
-                                let next = position + 1 < count ? Int(symbols[Int(buffer[position + 1])]) : -1
-                                guard pairs[first * (Self.alphabet + 1) + (next < 0 ? Self.alphabet : next)] else {
-                                    continue
+                                var second = position + 1 < count ? Int(symbols[Int(buffer[position + 1])]) : -1
+                                var third = Self.wordEnd
+                                if second < 0 {
+                                    second = Self.wordEnd
+                                } else if position + 2 < count {
+                                    let symbol = Int(symbols[Int(buffer[position + 2])])
+                                    if symbol >= 0 { third = symbol }
                                 }
+                                let bit = (first * Self.alphabet + second) * Self.alphabet + third
+                                guard triples[bit >> 6] & (1 << UInt64(bit & 63)) != 0 else { continue }
                                 var node = Int(children[first])
                                 var cursor = position + 1
                                 while node > 0 {
                                     var slot = Int(terminalStart[node])
-                                    let end = Int(terminalStart[node + 1])
+                                    var end = Int(terminalStart[node + 1])
                                     while slot < end {
                                         hits.add(rule: Int(terminalRules[slot]), position: position)
                                         slot += 1
                                     }
-                                    guard cursor < count else { break }
-                                    let symbol = Int(symbols[Int(buffer[cursor])])
-                                    guard symbol >= 0 else { break }
+                                    let symbol = cursor < count ? Int(symbols[Int(buffer[cursor])]) : -1
+                                    if symbol < 0 || symbol == 36 {
+                                        // The word ends here for whole-word keywords: a non-ASCII
+                                        // character counts too, as PCRE2's `\b` may see punctuation there.
+                                        let whole = Int(children[node * Self.alphabet + Self.wordEnd])
+                                        if whole > 0 {
+                                            slot = Int(terminalStart[whole])
+                                            end = Int(terminalStart[whole + 1])
+                                            while slot < end {
+                                                hits.add(rule: Int(terminalRules[slot]), position: position)
+                                                slot += 1
+                                            }
+                                        }
+                                        if symbol < 0 { break }
+                                    }
                                     node = Int(children[node * Self.alphabet + symbol])
                                     cursor += 1
                                 }
@@ -125,46 +202,124 @@ struct KeywordIndex: Sendable {
                 }
             }
         }
-        return hits
+        return hits.finish(merging: reused)
+    }
+
+    /// The parts common to both sorted, disjoint range lists.
+    static func intersection(_ lhs: [Range<Int>], _ rhs: [Range<Int>]) -> [Range<Int>] {
+        var result: [Range<Int>] = []
+        var left = 0
+        var right = 0
+        while left < lhs.count, right < rhs.count {
+            let lower = max(lhs[left].lowerBound, rhs[right].lowerBound)
+            let upper = min(lhs[left].upperBound, rhs[right].upperBound)
+            if lower < upper { result.append(lower..<upper) }
+            if lhs[left].upperBound < rhs[right].upperBound { left += 1 } else { right += 1 }
+        }
+        return result
     }
 }
 
-/// Keyword positions per rule, stored as linked lists in two flat arrays (no array per rule).
-struct KeywordHits {
-    private var head: [Int32]
-    private var last: [Int32]
-    private(set) var counts: [Int32]
-    private var positions: [Int32] = []
-    private var next: [Int32] = []
+/// Collects (rule, position) pairs during a trie walk in one growable flat buffer, without the
+/// uniqueness checks and per-rule arrays of Swift collections in the hot loop.
+private struct HitCollector {
+    private var pairs: UnsafeMutablePointer<UInt64>
+    private var capacity = 256
+    private var count = 0
+    /// The last position recorded per rule: several keywords of one rule can end at the same word start.
+    private let lastPosition: UnsafeMutablePointer<Int32>
+    private let ruleCount: Int
 
     init(ruleCount: Int) {
-        head = [Int32](repeating: -1, count: ruleCount)
-        last = [Int32](repeating: -1, count: ruleCount)
-        counts = [Int32](repeating: 0, count: ruleCount)
+        self.ruleCount = ruleCount
+        pairs = .allocate(capacity: capacity)
+        lastPosition = .allocate(capacity: max(ruleCount, 1))
+        lastPosition.initialize(repeating: -1, count: max(ruleCount, 1))
+    }
+
+    func deallocate() {
+        pairs.deallocate()
+        lastPosition.deallocate()
     }
 
     @inline(__always)
     mutating func add(rule: Int, position: Int) {
-        // Several keywords of one rule can end at the same word start ("ignor", "ignore").
-        if last[rule] >= 0, positions[Int(last[rule])] == Int32(position) { return }
-        guard counts[rule] < Int32(KeywordIndex.maximumHits) else { return }
-        positions.append(Int32(position))
-        next.append(-1)
-        let entry = Int32(positions.count - 1)
-        if last[rule] >= 0 { next[Int(last[rule])] = entry } else { head[rule] = entry }
-        last[rule] = entry
-        counts[rule] += 1
+        if lastPosition[rule] == Int32(truncatingIfNeeded: position) { return }
+        lastPosition[rule] = Int32(truncatingIfNeeded: position)
+        if count == capacity {
+            let grown = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity * 2)
+            grown.update(from: pairs, count: count)
+            pairs.deallocate()
+            pairs = grown
+            capacity *= 2
+        }
+        pairs[count] = UInt64(rule) << 32 | UInt64(UInt32(truncatingIfNeeded: position))
+        count += 1
+    }
+
+    /// Buckets the pairs by rule (a counting sort, so positions stay ascending within a rule), after
+    /// merging in `reused` pairs (ascending by position, at positions this collector never walked).
+    func finish(merging reused: [UInt64] = []) -> KeywordHits {
+        var merged: [UInt64] = []
+        merged.reserveCapacity(count + reused.count)
+        var own = 0
+        for pair in reused {
+            while own < count, pairs[own] & 0xFFFF_FFFF < pair & 0xFFFF_FFFF {
+                merged.append(pairs[own])
+                own += 1
+            }
+            merged.append(pair)
+        }
+        while own < count {
+            merged.append(pairs[own])
+            own += 1
+        }
+        var counts = [Int32](repeating: 0, count: ruleCount)
+        for pair in merged { counts[Int(pair >> 32)] += 1 }
+        var starts = [Int32](repeating: 0, count: ruleCount + 1)
+        for rule in 0..<ruleCount {
+            counts[rule] = min(counts[rule], Int32(KeywordIndex.maximumHits))
+            starts[rule + 1] = starts[rule] + counts[rule]
+        }
+        var fill = Array(starts.dropLast())
+        var positions = [Int32](repeating: 0, count: Int(starts[ruleCount]))
+        for pair in merged {
+            let rule = Int(pair >> 32)
+            guard fill[rule] < starts[rule + 1] else { continue }
+            positions[Int(fill[rule])] = Int32(truncatingIfNeeded: pair & 0xFFFF_FFFF)
+            fill[rule] += 1
+        }
+        return KeywordHits(counts: counts, starts: starts, positions: positions, pairs: merged)
+    }
+}
+
+/// Keyword positions per rule, bucketed in one flat array.
+struct KeywordHits {
+    let counts: [Int32]
+    fileprivate let starts: [Int32]
+    fileprivate let positions: [Int32]
+    /// Every (rule << 32 | position), ascending by position.
+    fileprivate let pairs: [UInt64]
+
+    /// The pairs at positions inside `ranges` and outside `excluded` (both sorted and disjoint).
+    func pairs(within ranges: [Range<Int>], outside excluded: [Range<Int>]) -> [UInt64] {
+        var result: [UInt64] = []
+        var inside = 0
+        var outside = 0
+        for pair in pairs {
+            let position = Int(pair & 0xFFFF_FFFF)
+            while inside < ranges.count, ranges[inside].upperBound <= position { inside += 1 }
+            guard inside < ranges.count else { break }
+            guard ranges[inside].lowerBound <= position else { continue }
+            while outside < excluded.count, excluded[outside].upperBound <= position { outside += 1 }
+            if outside < excluded.count, excluded[outside].lowerBound <= position { continue }
+            result.append(pair)
+        }
+        return result
     }
 
     /// The positions for `rule`, ascending.
     func positions(of rule: Int) -> [Int] {
-        var result: [Int] = []
-        result.reserveCapacity(Int(counts[rule]))
-        var entry = head[rule]
-        while entry >= 0 {
-            result.append(Int(positions[Int(entry)]))
-            entry = next[Int(entry)]
-        }
-        return result
+        positions[Int(starts[rule])..<Int(starts[rule + 1])].map { Int($0) }
     }
 }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Where in a text the digit-based and `@`-based PII patterns can possibly match, found in one pass,
 /// so those patterns search a few small windows instead of every position of the text.
 struct PIIGate {
@@ -44,14 +48,65 @@ struct PIIGate {
         self.runs = runs
     }
 
-    /// Merged byte windows around runs with at least `minimumDigits` digits.
-    func windows(minimumDigits: Int, count: Int) -> [Range<Int>] {
-        Self.merge(runs.lazy.filter { $0.digits >= minimumDigits }.map { ($0.start, $0.end) }, count: count)
+    /// Merged byte windows around runs with at least `minimumDigits` digits, from `before` bytes
+    /// before each run to `after` past it.
+    func windows(minimumDigits: Int, count: Int, before: Int = before, after: Int = after) -> [Range<Int>] {
+        Self.merge(
+            runs.lazy.filter { $0.digits >= minimumDigits }.map { ($0.start, $0.end) }, count: count, before: before,
+            after: after)
     }
 
     /// Merged byte windows around each occurrence of `byte`.
-    static func windows(near byte: UInt8, in bytes: [UInt8]) -> [Range<Int>] {
-        merge(bytes.indices.lazy.filter { bytes[$0] == byte }.map { ($0, $0 + 1) }, count: bytes.count, before: 80, after: 260)
+    static func windows(
+        near byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, before: Int = 80, after: Int = 260
+    ) -> [Range<Int>] {
+        var positions: [(Int, Int)] = []
+        var offset = 0
+        while let found = firstIndex(of: byte, in: bytes, from: offset) {
+            positions.append((found, found + 1))
+            offset = found + 1
+        }
+        return merge(positions, count: bytes.count, before: before, after: after)
+    }
+
+    /// The first `byte` at or after `start`, found with `memchr`.
+    static func firstIndex(of byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        guard let base = bytes.baseAddress, start < bytes.count else { return nil }
+        guard let found = memchr(base + start, Int32(byte), bytes.count - start) else { return nil }
+        return UnsafeRawPointer(found) - UnsafeRawPointer(base)
+    }
+
+    /// Whether any of `literals` occurs in `bytes` (ASCII case-insensitively when `caseless`). `pairs`
+    /// (the byte pairs of `bytes`) rejects most literals with a few bit tests before any search.
+    static func containsAny(
+        _ literals: [[UInt8]], in bytes: UnsafeBufferPointer<UInt8>, caseless: Bool, pairs: BytePairs
+    ) -> Bool {
+        literals.contains { pairs.mayContain($0, caseless: caseless) && contains($0, in: bytes, caseless: caseless) }
+    }
+
+    private static func contains(_ literal: [UInt8], in bytes: UnsafeBufferPointer<UInt8>, caseless: Bool) -> Bool {
+        guard let first = literal.first else { return true }
+        guard literal.count <= bytes.count else { return false }
+        let isLetter = UnicodeFolding.isASCIILetter(first)
+        let variants = caseless && isLetter ? [first | 0x20, first & ~0x20] : [first]
+        for variant in variants {
+            var offset = 0
+            while let found = firstIndex(of: variant, in: bytes, from: offset) {
+                if found + literal.count > bytes.count { break }
+                var matches = true
+                for index in 1..<literal.count {
+                    let byte = bytes[found + index]
+                    let wanted = literal[index]
+                    if byte == wanted { continue }
+                    if caseless, UnicodeFolding.isASCIILetter(wanted), byte | 0x20 == wanted | 0x20 { continue }
+                    matches = false
+                    break
+                }
+                if matches { return true }
+                offset = found + 1
+            }
+        }
+        return false
     }
 
     private static func merge<S: Sequence>(_ spans: S, count: Int, before: Int = before, after: Int = after) -> [Range<Int>]
@@ -76,5 +131,46 @@ struct PIIGate {
         case 0x20, 0x2E, 0x2D, 0x28, 0x29, 0x2F, 0x2B, 0x78, 0x58, 0x3A: return true
         default: return false
         }
+    }
+}
+
+/// The set of adjacent byte pairs in a text, as a 65,536-bit set built in one pass: a literal none of
+/// whose pairs is missing may occur; one with a missing pair cannot.
+struct BytePairs {
+    private var bits = [UInt64](repeating: 0, count: 1024)
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard bytes.count >= 2 else { return }
+        bits.withUnsafeMutableBufferPointer { bits in
+            var previous = Int(bytes[0])
+            for index in 1..<bytes.count {
+                let current = Int(bytes[index])
+                let pair = previous << 8 | current
+                bits[pair >> 6] |= 1 << UInt64(pair & 63)
+                previous = current
+            }
+        }
+    }
+
+    private func contains(_ first: UInt8, _ second: UInt8) -> Bool {
+        let pair = Int(first) << 8 | Int(second)
+        return bits[pair >> 6] & (1 << UInt64(pair & 63)) != 0
+    }
+
+    /// False only when `literal` cannot occur (ASCII letters in either case when `caseless`).
+    func mayContain(_ literal: [UInt8], caseless: Bool) -> Bool {
+        guard literal.count >= 2 else { return true }
+        for index in 1..<literal.count {
+            let first = literal[index - 1]
+            let second = literal[index]
+            if !caseless {
+                if !contains(first, second) { return false }
+                continue
+            }
+            let firsts = UnicodeFolding.isASCIILetter(first) ? [first | 0x20, first & ~0x20] : [first]
+            let seconds = UnicodeFolding.isASCIILetter(second) ? [second | 0x20, second & ~0x20] : [second]
+            if !firsts.contains(where: { a in seconds.contains { b in contains(a, b) } }) { return false }
+        }
+        return true
     }
 }

@@ -33,12 +33,18 @@ struct PackLoader {
                 }
             }
             let obfuscatedOnly = fields.bool("obfuscated_only") ?? false
+            let followedBy = fields.keywords("followed_by")
+            let followedWithin = fields.number("followed_within").map { Int(max(1, min($0, Double(KeywordIndex.windowAfter)))) }
+            if !followedBy.isEmpty, anchoredPattern == nil, let value = fields.value("followed_by") {
+                fields.fail(value, "`followed_by` needs `anchored: true`")
+            }
             errors += fields.errors
             guard let id, let pattern, let view else { continue }
             result.append(
                 InjectionRule(
                     id: id, category: category, weight: weight, view: view, summary: summary, pattern: pattern,
-                    keywords: keywords, anchoredPattern: anchoredPattern, obfuscatedOnly: obfuscatedOnly))
+                    keywords: keywords, anchoredPattern: anchoredPattern, obfuscatedOnly: obfuscatedOnly,
+                    followedBy: followedBy, followedWithin: followedWithin ?? KeywordIndex.windowAfter))
         }
         return result
     }
@@ -65,6 +71,16 @@ struct PackLoader {
                     fields.fail(value, "`near` must be one ASCII character")
                 }
             }
+            let windowBefore = fields.number("before").map { Int(max(0, min($0, 4096))) }
+            let windowAfter = fields.number("after").map { Int(max(0, min($0, 65536))) }
+            var literals: [[UInt8]] = []
+            if let value = fields.value("literals") {
+                if let items = value.sequence, items.allSatisfy({ !($0.string ?? "").isEmpty }) {
+                    literals = items.compactMap { $0.string.map { Array($0.utf8) } }
+                } else {
+                    fields.fail(value, "`literals` must be a list of non-empty strings")
+                }
+            }
             if case .some(.none) = type { fields.fail(node, "rule needs a `type` (\(PIIType.allCases.map(\.rawValue).joined(separator: ", ")))") }
             if let pattern, group > pattern.captureCount {
                 fields.fail(node, "group \(group) does not exist; the pattern has \(pattern.captureCount) groups")
@@ -76,7 +92,8 @@ struct PackLoader {
             result.append(
                 PIIRule(
                     id: id, type: type, validator: validator, group: group, summary: summary, pattern: pattern,
-                    minimumDigits: minimumDigits, nearByte: nearByte))
+                    minimumDigits: minimumDigits, nearByte: nearByte, literals: literals, caseless: caseless,
+                    windowBefore: windowBefore, windowAfter: windowAfter))
         }
         return result
     }
@@ -185,20 +202,22 @@ private struct Fields {
         return parsed ?? nil
     }
 
-    /// Keywords are lower-case word prefixes made of ASCII letters, digits or any non-ASCII characters.
-    mutating func keywords() -> [String] {
-        guard let value = value("keywords") else { return [] }
+    /// Keywords are lower-case word prefixes made of ASCII letters, digits or any non-ASCII characters,
+    /// optionally ending in `$` for a whole word.
+    mutating func keywords(_ key: String = "keywords") -> [String] {
+        guard let value = value(key) else { return [] }
         guard let sequence = value.sequence else {
-            fail(value, "`keywords` must be a list of words")
+            fail(value, "`\(key)` must be a list of words")
             return []
         }
         var words: [String] = []
         for item in sequence {
             let word = item.string ?? ""
-            let valid = !word.isEmpty && word.utf8.allSatisfy { byte in
+            let stem = word.hasSuffix("$") ? word.dropLast() : Substring(word)
+            let valid = !stem.isEmpty && stem.utf8.allSatisfy { byte in
                 byte >= 0x80 || (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
             }
-            if valid { words.append(word) } else { fail(item, "keyword '\(word)' must be lower-case letters or digits") }
+            if valid { words.append(word) } else { fail(item, "keyword '\(word)' must be lower-case letters or digits (and an optional final `$`)") }
         }
         return words
     }

@@ -15,6 +15,13 @@ public final class ScreeningEngine: Sendable {
     /// Separate tries for the two views, so the letters-only view is not walked for text-rule keywords.
     private let textKeywords: KeywordIndex
     private let compactKeywords: KeywordIndex
+    /// The compact rules that can count in undisguised text with no split letters (not `obfuscated_only`).
+    private let plainCompactKeywords: KeywordIndex
+    /// Rule indices per view kind, and which rules search without keywords: the per-view loop visits
+    /// only rules that can run there.
+    private let textRuleIndices: [Int]
+    private let compactRuleIndices: [Int]
+    private let keywordlessRules: [Bool]
 
     init(injectionRules: [InjectionRule], piiRules: [PIIRule], injectionThreshold: Double) {
         self.injectionRules = injectionRules
@@ -22,8 +29,19 @@ public final class ScreeningEngine: Sendable {
         self.injectionThreshold = injectionThreshold
         let groups = (injectionRules.map(\.pattern.captureCount) + piiRules.map(\.pattern.captureCount)).max() ?? 0
         scratchPool = ScratchPool(ovectorPairs: groups + 1)
-        textKeywords = KeywordIndex(keywordsByRule: injectionRules.map { $0.view == .text ? $0.keywords : [] })
-        compactKeywords = KeywordIndex(keywordsByRule: injectionRules.map { $0.view == .compact ? $0.keywords : [] })
+        // Rule i's `followed_by` words are pseudo-rule `count + i` in the same tries.
+        let textFollowers = injectionRules.map { $0.view == .text ? $0.followedBy : [] }
+        let compactFollowers = injectionRules.map { $0.view == .compact ? $0.followedBy : [] }
+        textKeywords = KeywordIndex(
+            keywordsByRule: injectionRules.map { $0.view == .text ? $0.keywords : [] } + textFollowers)
+        compactKeywords = KeywordIndex(
+            keywordsByRule: injectionRules.map { $0.view == .compact ? $0.keywords : [] } + compactFollowers)
+        textRuleIndices = injectionRules.indices.filter { injectionRules[$0].view == .text }
+        compactRuleIndices = injectionRules.indices.filter { injectionRules[$0].view == .compact }
+        keywordlessRules = injectionRules.map(\.keywords.isEmpty)
+        plainCompactKeywords = KeywordIndex(
+            keywordsByRule: injectionRules.map { $0.view == .compact && !$0.obfuscatedOnly ? $0.keywords : [] }
+                + injectionRules.map { $0.view == .compact && !$0.obfuscatedOnly ? $0.followedBy : [] })
     }
 
     /// Loads and compiles the packs. Throws `PolicyLoadError` listing every problem as `file:line: message`.
@@ -68,27 +86,57 @@ public final class ScreeningEngine: Sendable {
         var matched = [Bool](repeating: false, count: injectionRules.count)
         var matchedPlain = [Bool](repeating: false, count: injectionRules.count)
         var hitLimit = false
+        var viewHits: [KeywordHits?] = Array(repeating: nil, count: views.count)
         let completed = scratchPool.withScratch { scratch in
-            for view in views {
+            for (viewIndex, view) in views.enumerated() {
                 let kind: InjectionRule.View = view.kind == .text ? .text : .compact
-                let index = kind == .text ? textKeywords : compactKeywords
+                let index =
+                    kind == .text
+                    ? textKeywords : view.obfuscated || view.source != nil ? compactKeywords : plainCompactKeywords
                 if let dirty = view.dirty, dirty.isEmpty { continue }
+                let base = view.base.flatMap { viewHits[$0] }
                 let hits = index.hits(
-                    in: view.bytes, ruleCount: injectionRules.count, wordStartsOnly: kind == .text, within: view.dirty)
+                    in: view.bytes, ruleCount: 2 * injectionRules.count, wordStartsOnly: kind == .text,
+                    within: view.dirty,
+                    base: base, changes: base == nil ? [] : view.changes)
+                if kind == .text { viewHits[viewIndex] = hits }
+                // Keyword-less rules (short symbol patterns) search a derived view only right around
+                // its rewrites: a match elsewhere reads the same in the view it came from.
+                var nearChanges: [Range<Int>]?
                 view.bytes.withUnsafeBufferPointer { buffer in
-                    for (index, rule) in injectionRules.enumerated()
-                    where !matchedPlain[index] && (!matched[index] || !view.obfuscated) && rule.view == kind
-                        && (view.obfuscated || !rule.obfuscatedOnly || view.source != nil)
+                    for index in kind == .text ? textRuleIndices : compactRuleIndices
+                    where !matchedPlain[index] && (!matched[index] || !view.obfuscated)
+                        && (hits.counts[index] > 0 || keywordlessRules[index])
                     {
+                        let rule = injectionRules[index]
+                        guard view.obfuscated || !rule.obfuscatedOnly || view.source != nil else { continue }
                         let outcome: SearchOutcome
-                        if rule.keywords.isEmpty, let dirty = view.dirty {
-                            outcome = Self.searchRanges(rule.pattern, buffer, dirty, scratch: scratch)
+                        if rule.keywords.isEmpty, view.dirty != nil {
+                            if nearChanges == nil {
+                                let reach = Self.keywordlessReach
+                                nearChanges = InjectionNormalizer.merged(
+                                    view.changes.lazy.map { ($0 - reach)..<min(buffer.count, $0 + reach) })
+                            }
+                            outcome = Self.searchRanges(rule.pattern, buffer, nearChanges ?? [], scratch: scratch)
                         } else if rule.keywords.isEmpty {
                             outcome = rule.pattern.search(buffer, from: 0, scratch: scratch)
                         } else if hits.counts[index] == 0 {
                             continue
                         } else if let anchored = rule.anchoredPattern, hits.counts[index] < KeywordIndex.maximumHits {
-                            outcome = Self.searchAnchored(anchored, buffer, at: hits.positions(of: index), scratch: scratch)
+                            var positions = hits.positions(of: index)
+                            if !rule.followedBy.isEmpty {
+                                positions = Self.followed(
+                                    positions, by: hits.positions(of: injectionRules.count + index),
+                                    within: rule.followedWithin)
+                                if positions.isEmpty { continue }
+                            }
+                            if view.dirty != nil {
+                                // A derived view's match counts only through a rewrite, and an anchored
+                                // match starts at its keyword: keywords after every nearby rewrite are moot.
+                                positions.removeAll { !view.hasChange(in: $0..<($0 + InjectionNormalizer.rewriteReach)) }
+                                if positions.isEmpty { continue }
+                            }
+                            outcome = Self.searchAnchored(anchored, buffer, at: positions, scratch: scratch)
                         } else {
                             outcome = Self.searchWindows(
                                 rule.pattern, buffer, around: hits.positions(of: index), scratch: scratch)
@@ -132,14 +180,33 @@ public final class ScreeningEngine: Sendable {
         var candidates: [(rule: PIIRule, range: Range<Int>)] = []
         let gate = PIIGate(view.bytes)
         let whole = [0..<view.bytes.count]
+        let everyType = types.count == PIIType.allCases.count
         _ = scratchPool.withScratch { scratch in
             view.bytes.withUnsafeBufferPointer { buffer in
-                for rule in piiRules where types.contains(rule.type) {
+                let pairs = BytePairs(buffer)
+                // Several rules share a digit threshold (7 for most phone shapes): compute each once.
+                var digitWindows: [Int: [Range<Int>]] = [:]  // by minimumDigits, before and after
+                for rule in piiRules where everyType || types.contains(rule.type) {
+                    if !rule.literals.isEmpty,
+                        !PIIGate.containsAny(rule.literals, in: buffer, caseless: rule.caseless, pairs: pairs)
+                    {
+                        continue
+                    }
                     let windows: [Range<Int>]
                     if rule.minimumDigits > 0 {
-                        windows = gate.windows(minimumDigits: rule.minimumDigits, count: buffer.count)
+                        let before = rule.windowBefore ?? PIIGate.before
+                        let after = rule.windowAfter ?? PIIGate.after
+                        let key = (rule.minimumDigits << 16 | before) << 20 | after
+                        if let known = digitWindows[key] {
+                            windows = known
+                        } else {
+                            windows = gate.windows(
+                                minimumDigits: rule.minimumDigits, count: buffer.count, before: before, after: after)
+                            digitWindows[key] = windows
+                        }
                     } else if let byte = rule.nearByte {
-                        windows = PIIGate.windows(near: byte, in: view.bytes)
+                        windows = PIIGate.windows(
+                            near: byte, in: buffer, before: rule.windowBefore ?? 80, after: rule.windowAfter ?? 260)
                     } else {
                         windows = whole
                     }
@@ -184,14 +251,13 @@ public final class ScreeningEngine: Sendable {
             if !overlapsBefore && !overlapsAfter { kept.insert(candidate, at: low) }
         }
         let utf8 = text.utf8
-        return kept.map { candidate in
-            let scalars = view.scalarRange(of: candidate.range)
-            let bytes = view.utf8Range(ofScalars: scalars)
-            let lower = utf8.index(utf8.startIndex, offsetBy: bytes.lowerBound)
-            let upper = utf8.index(lower, offsetBy: bytes.count)
+        let located = view.locate(kept.map(\.range))
+        return zip(kept, located).map { candidate, place in
+            let lower = utf8.index(utf8.startIndex, offsetBy: place.utf8.lowerBound)
+            let upper = utf8.index(lower, offsetBy: place.utf8.count)
             return PIIFinding(
                 type: candidate.rule.type, ruleID: candidate.rule.id, range: lower..<upper,
-                start: scalars.lowerBound, end: scalars.upperBound)
+                start: place.scalars.lowerBound, end: place.scalars.upperBound)
         }
     }
 
@@ -211,6 +277,18 @@ public final class ScreeningEngine: Sendable {
         result += text[cursor...]
         return result
     }
+
+    /// The keyword positions with a `followed_by` word at or after them, less than `within` bytes on.
+    private static func followed(_ positions: [Int], by followers: [Int], within: Int) -> [Int] {
+        var next = 0
+        return positions.filter { position in
+            while next < followers.count, followers[next] < position { next += 1 }
+            return next < followers.count && followers[next] < position + within
+        }
+    }
+
+    /// How far around a rewrite a keyword-less rule searches a derived view.
+    static let keywordlessReach = 64
 
     /// Searches each of `ranges` (a derived view's rewritten places) as its own subject.
     private static func searchRanges(

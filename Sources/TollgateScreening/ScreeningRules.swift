@@ -20,11 +20,20 @@ final class InjectionRule: Sendable {
     /// The rule runs only on obfuscated views: a letters-only mirror of a text rule, which would count the
     /// same plain phrase twice if it also ran on undisguised text.
     let obfuscatedOnly: Bool
+    /// For an anchored rule: words one of which every match contains at or after its keyword (same
+    /// syntax as `keywords`). A keyword with none of them within `KeywordIndex.windowAfter` bytes is
+    /// not tried, so a rule keyed on "the" or "in" does not start PCRE2 at every "the" or "in".
+    let followedBy: [String]
+    /// How many bytes after the keyword a `followedBy` word may start (at most `KeywordIndex.windowAfter`).
+    let followedWithin: Int
 
     init(
         id: String, category: String, weight: Double, view: View, summary: String, pattern: CompiledPattern,
-        keywords: [String], anchoredPattern: CompiledPattern?, obfuscatedOnly: Bool = false
+        keywords: [String], anchoredPattern: CompiledPattern?, obfuscatedOnly: Bool = false, followedBy: [String] = [],
+        followedWithin: Int = KeywordIndex.windowAfter
     ) {
+        self.followedBy = followedBy
+        self.followedWithin = followedWithin
         self.obfuscatedOnly = obfuscatedOnly
         self.id = id
         self.category = category
@@ -54,11 +63,25 @@ final class PIIRule: Sendable {
     let minimumDigits: Int
     /// When set, the rule only searches near occurrences of this byte (`@` for email).
     let nearByte: UInt8?
+    /// Byte strings one of which every match contains (`sk-`, `-----BEGIN `); when the text holds none,
+    /// the rule is skipped without a PCRE2 scan. Compared case-insensitively for a caseless rule.
+    let literals: [[UInt8]]
+    let caseless: Bool
+    /// How many bytes before a digit run a match can start (a `+`, `(` or country letters); nil for the
+    /// default, which leaves room for a label such as "phone:". Smaller windows mean shorter scans.
+    let windowBefore: Int?
+    /// How many bytes past a digit run or `nearByte` a match can end; nil for the default.
+    let windowAfter: Int?
 
     init(
         id: String, type: PIIType, validator: PIIValidator, group: Int, summary: String, pattern: CompiledPattern,
-        minimumDigits: Int, nearByte: UInt8?
+        minimumDigits: Int, nearByte: UInt8?, literals: [[UInt8]] = [], caseless: Bool = false,
+        windowBefore: Int? = nil, windowAfter: Int? = nil
     ) {
+        self.windowBefore = windowBefore
+        self.windowAfter = windowAfter
+        self.literals = literals
+        self.caseless = caseless
         self.id = id
         self.type = type
         self.validator = validator

@@ -4,6 +4,8 @@
 # Build first with `swift build -c release`. The text is the benign records of the injection corpus
 # (emails, tables, code, questions) joined with newlines, plus one PII record in every 20, so both
 # screens do realistic work. Prints mean microseconds per screen (injection + PII) for each size.
+# Wall time swings with other load on a shared machine: bench/screening/cpu.py gives CPU time per
+# screen for the same sample, which is the figure to compare between builds.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
