@@ -80,6 +80,7 @@ final class RedisWorker: @unchecked Sendable {
 
     func stop() {
         state.withLock { state in
+            guard !state.stopped else { return }
             state.stopped = true
             wakeup.signal()
         }
@@ -267,7 +268,6 @@ final class RedisWorker: @unchecked Sendable {
             state.outbox.removeAll()
             let jobs = state.awaiting.removeAll() + state.waiting
             state.waiting.removeAll()
-            wakeup.close()
             return jobs
         }
         for job in failed { job.completion(.failure(.unavailable("the Redis store is shut down"))) }

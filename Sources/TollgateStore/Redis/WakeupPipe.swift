@@ -5,6 +5,11 @@ import Glibc
 /// A self-pipe that lets other threads interrupt a worker blocked in `poll(2)` on its socket
 /// (new bytes to flush, a failed write, shutdown). Level-triggered: a signal sent before the worker
 /// starts waiting still wakes it.
+///
+/// The descriptors are closed only in `deinit`, when no thread can hold the pipe any more: a
+/// `close()` callable while other threads may still `signal()` would let a late signal write into
+/// whatever socket the kernel handed that descriptor number to next (seen as stray bytes in other
+/// connections' responses).
 final class WakeupPipe: Sendable {
     private let readEnd: Int32
     private let writeEnd: Int32
@@ -48,7 +53,7 @@ final class WakeupPipe: Sendable {
         }
     }
 
-    func close() {
+    deinit {
         if readEnd >= 0 { _ = Glibc.close(readEnd) }
         if writeEnd >= 0 { _ = Glibc.close(writeEnd) }
     }
