@@ -49,8 +49,12 @@ final class RedisSubscriber: @unchecked Sendable {
         var backoff = options.initialBackoff
         var everConnected = false
         while !control.withLock({ $0.stopped }) {
+            // Held here so a failed SUBSCRIBE closes it under the lock below, never by going out of
+            // scope after `stop()` could still see its descriptor.
+            var current: RedisConnection?
             do {
                 let connection = try RedisConnection(url: url, connectTimeout: options.connectTimeout, commandTimeout: nil)
+                current = connection
                 let live = control.withLock { state -> Bool in
                     if state.stopped { return false }
                     state.fd = connection.fileDescriptor
@@ -70,7 +74,11 @@ final class RedisSubscriber: @unchecked Sendable {
                 // Fall through to the backoff below.
             }
             subscribed.store(false, ordering: .relaxed)
-            control.withLock { $0.fd = -1 }
+            control.withLock { state in
+                state.fd = -1
+                current?.close()
+            }
+            current = nil
             _ = sleeper.wait(timeout: .now() + .nanoseconds(Int(backoff.components.attoseconds / 1_000_000_000) + Int(backoff.components.seconds) * 1_000_000_000))
             backoff = min(backoff * 2, options.maxBackoff)
         }
