@@ -29,6 +29,11 @@ enum PolicyFileLoader {
             throw PolicyLoadError(issues: [PolicyIssue(file: path, line: 1, message: "policy file is not valid UTF-8")])
         }
         let snapshot = try PolicyLoader.load(text: text, path: path)
+        let unreadable = snapshot.providers.values.sorted { $0.name < $1.name }.compactMap { provider -> PolicyIssue? in
+            guard let caFile = provider.caFile, !FileManager.default.isReadableFile(atPath: caFile) else { return nil }
+            return PolicyIssue(file: path, line: 1, message: "providers.\(provider.name).ca_file: cannot read \(caFile)")
+        }
+        if !unreadable.isEmpty { throw PolicyLoadError(issues: unreadable) }
         var hashed = Array(data)
         for pack in snapshot.screening.injectionPacks + [snapshot.screening.piiPack].compactMap({ $0 }) {
             if let packData = FileManager.default.contents(atPath: pack) { hashed.append(contentsOf: packData) }

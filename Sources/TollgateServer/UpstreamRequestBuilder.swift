@@ -24,6 +24,7 @@ enum UpstreamRequestBuilder {
                 connect: .milliseconds(t.connectMs), firstByte: .milliseconds(t.firstByteMs),
                 total: .milliseconds(t.totalMs), idle: .milliseconds(t.idleMs)))
         request.deliverWhenComplete = !stream
+        request.caFile = target.provider.caFile
         return request
     }
 }

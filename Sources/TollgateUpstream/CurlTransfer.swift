@@ -71,6 +71,9 @@ final class CurlTransfer: @unchecked Sendable {
         // Behind an HTTPS proxy, the CONNECT response must not be mistaken for the provider's.
         set(ccurl_easy_setopt_long(handle, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1))
         set(ccurl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, max(1, connectTimeoutMs)))
+        if let caFile = request.caFile {
+            set(ccurl_easy_setopt_string(handle, CURLOPT_CAINFO, caFile))
+        }
         set(ccurl_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer)))
         set(ccurl_easy_setopt_write_callback(handle) { data, size, count, user in
             guard let user else { return 0 }

@@ -15,6 +15,8 @@ public struct UpstreamRequest: Sendable {
     /// chunk by chunk, and a failure before completion is still thrown by `execute`, where the
     /// caller may retry elsewhere because nothing has reached its client yet.
     public var deliverWhenComplete = false
+    /// PEM file of CA certificates to verify the server against instead of the system bundle.
+    public var caFile: String?
 
     public init(
         method: String = "POST", url: String, headers: [(String, String)] = [], body: [UInt8] = [],

@@ -78,6 +78,20 @@ struct PolicyLoaderTests {
         }
     }
 
+    @Test func providerCAFileResolvesAgainstThePolicyFolderAndNeedsHTTPS() throws {
+        let text = Self.minimal.replacingOccurrences(of: "api_key_env: OPENAI_API_KEY}", with: "api_key_env: OPENAI_API_KEY, ca_file: certs/ca.pem}")
+        let snapshot = try PolicyLoader.load(text: text, path: "/etc/tollgate/p.yaml")
+        #expect(snapshot.providers["openai"]?.caFile == "/etc/tollgate/certs/ca.pem")
+
+        let cleartext = text.replacingOccurrences(of: "https://api.example.test", with: "http://api.example.test")
+        do {
+            _ = try PolicyLoader.load(text: cleartext, path: "p.yaml")
+            Issue.record("ca_file on an http:// provider must be refused")
+        } catch {
+            #expect(error.issues.map(\.description) == ["p.yaml:3: providers.openai.ca_file only applies to https:// providers"])
+        }
+    }
+
     @Test func relativePathsResolveAgainstThePolicyFolder() throws {
         let text = Self.minimal + "\nscreening:\n  injection: {action: block, packs: [packs/injection.yaml]}\naudit: {path: audit/audit.jsonl}\n"
         let snapshot = try PolicyLoader.load(text: text, path: "/srv/policies/tollgate.yaml")

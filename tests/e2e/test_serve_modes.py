@@ -3,9 +3,10 @@ import json
 import os
 import subprocess
 import tempfile
+import urllib.error
 import urllib.request
 
-from conftest import BINARY, DEMO_KEY, ROOT, free_port, processes, unverified_tls, wait_http, write_policy
+from conftest import BINARY, DEMO_HASH, DEMO_KEY, ROOT, free_port, processes, unverified_tls, wait_http, write_policy
 
 
 def chat(url, stream=False, context=None):
@@ -45,3 +46,55 @@ def test_tls_termination():
         trusted = ssl.create_default_context(cafile=os.path.join(workdir, "server.crt"))
         status, text = chat(f"https://localhost:{port}", context=trusted)
         assert status == 200 and "Hello" in text
+
+
+def test_https_provider_with_a_private_ca_is_trusted_through_ca_file():
+    # Gateway `edge` proxies to gateway `inner` over https, whose certificate is self-signed: the
+    # system bundle does not trust it, the provider's `ca_file` does.
+    workdir = tempfile.mkdtemp(prefix="tollgate-ca-")
+    subprocess.run([os.path.join(ROOT, "certs", "generate.sh"), workdir], check=True, capture_output=True)
+    mock_port, inner_port, edge_port, bare_port = free_port(), free_port(), free_port(), free_port()
+    inner = write_policy(workdir, mock_port, "models:\n  gpt-4o-mini: {targets: [{provider: mock, model: m}]}\n")
+    edge_dir, bare_dir = os.path.join(workdir, "edge"), os.path.join(workdir, "bare")
+    os.makedirs(edge_dir)
+    os.makedirs(bare_dir)
+    provider = f'inner: {{kind: openai, base_url: "https://localhost:{inner_port}/v1", api_key_env: INNER_KEY'
+
+    def edge_policy(folder, extra):
+        path = os.path.join(folder, "tollgate.yaml")
+        with open(path, "w") as f:
+            f.write(f"version: 1\nproviders:\n  {provider}{extra}}}\n"
+                    f"models:\n  gpt-4o-mini: {{targets: [{{provider: inner, model: gpt-4o-mini}}]}}\n"
+                    f"teams:\n  e2e: {{keys: [{DEMO_HASH}]}}\n")
+        return path
+
+    edge = edge_policy(edge_dir, ', ca_file: "../server.crt"')
+    bare = edge_policy(bare_dir, "")
+    with processes(["mock-provider", "--port", str(mock_port)],
+                   ["serve", "--config", inner, "--port", str(inner_port), "--data-dir", os.path.join(workdir, "d1"),
+                    "--tls-cert", os.path.join(workdir, "server.crt"), "--tls-key", os.path.join(workdir, "server.key")],
+                   ["serve", "--config", edge, "--port", str(edge_port), "--data-dir", os.path.join(workdir, "d2")],
+                   ["serve", "--config", bare, "--port", str(bare_port), "--data-dir", os.path.join(workdir, "d3")],
+                   env={"INNER_KEY": DEMO_KEY}):
+        wait_http(f"http://127.0.0.1:{mock_port}/v1/models")
+        wait_http(f"https://127.0.0.1:{inner_port}/healthz", context=unverified_tls())
+        wait_http(f"http://127.0.0.1:{edge_port}/healthz")
+        wait_http(f"http://127.0.0.1:{bare_port}/healthz")
+        status, text = chat(f"http://127.0.0.1:{edge_port}")
+        assert status == 200 and "Hello" in text
+        try:
+            chat(f"http://127.0.0.1:{bare_port}")
+            assert False, "an untrusted certificate must not be accepted"
+        except urllib.error.HTTPError as e:
+            assert e.code in (502, 503)
+
+
+def test_policy_check_names_an_unreadable_ca_file():
+    workdir = tempfile.mkdtemp(prefix="tollgate-ca-check-")
+    path = os.path.join(workdir, "tollgate.yaml")
+    with open(path, "w") as f:
+        f.write('version: 1\nproviders:\n  p: {kind: openai, base_url: "https://example.com/v1", ca_file: missing.pem}\n'
+                "models:\n  m: {targets: [{provider: p, model: m}]}\nteams:\n  t: {keys: []}\n")
+    result = subprocess.run([BINARY, "policy", "check", path], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "providers.p.ca_file: cannot read" in result.stdout + result.stderr

@@ -69,7 +69,7 @@ struct PolicyBuilder {
         var result: [String: ProviderSettings] = [:]
         for (name, _, value) in reader.namedEntries(node, at: "providers") {
             let path = "providers.\(name)"
-            let map = reader.mapping(value, at: path, allowed: ["kind", "base_url", "api_key_env", "timeout"])
+            let map = reader.mapping(value, at: path, allowed: ["kind", "base_url", "api_key_env", "timeout", "ca_file"])
             let kind = reader.oneOf(map["kind"], at: "\(path).kind", ["openai"]) ?? "openai"
             guard let base = reader.string(map["base_url"], at: "\(path).base_url") else {
                 reader.issue(value, "\(path).base_url is required")
@@ -82,7 +82,11 @@ struct PolicyBuilder {
             result[name] = ProviderSettings(
                 name: name, kind: kind, baseURL: trimmed,
                 apiKeyEnv: reader.string(map["api_key_env"], at: "\(path).api_key_env"),
-                timeout: buildTimeout(map["timeout"], at: "\(path).timeout"))
+                timeout: buildTimeout(map["timeout"], at: "\(path).timeout"),
+                caFile: reader.string(map["ca_file"], at: "\(path).ca_file").map { PolicyPath.resolve($0, against: baseDirectory) })
+            if map["ca_file"] != nil, !base.hasPrefix("https://") {
+                reader.issue(map["ca_file"], "\(path).ca_file only applies to https:// providers")
+            }
         }
         return result
     }

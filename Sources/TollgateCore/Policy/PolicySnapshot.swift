@@ -63,6 +63,10 @@ public struct ProviderSettings: Sendable, Equatable {
     /// appears in the policy, so policy files can be committed and shared.
     public var apiKeyEnv: String?
     public var timeout: TimeoutSettings
+    /// PEM bundle of the certificate authorities to trust for this https provider instead of
+    /// the system's (an internal model server with a private CA); resolved against the policy's
+    /// folder.
+    public var caFile: String? = nil
 }
 
 public struct TimeoutSettings: Sendable, Equatable {
