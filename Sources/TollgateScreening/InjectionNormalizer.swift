@@ -23,6 +23,9 @@ struct InjectionView {
     /// For a derived view of the same length as an earlier view that it differs from only at `changes`
     /// (in-place rewrites): that view's index, so its keyword hits can be reused (see `KeywordIndex.hits`).
     var base: Int? = nil
+    /// For a derived view whose rewrite removed or inserted bytes: how it lines up with view `base`
+    /// (walked whole), so that view's keyword hits are reused away from the rewrites.
+    var shifted: ViewOffsetMap? = nil
 
     /// Whether a rewritten position lies in `range` (only meaningful for derived views).
     func hasChange(in range: Range<Int>) -> Bool {
@@ -91,6 +94,7 @@ struct InjectionNormalizer {
         }
         changes.removeAll(keepingCapacity: true)
         let deleeted = Self.foldLeetspeak(folded, one: UInt8(ascii: "i"), changes: &changes)
+        let leetChanges = changes
         if let deleeted {
             let deleetedIndex = result.count
             result.append(derived(deleeted, changes, plain: plain, base: foldedIndex))
@@ -108,8 +112,17 @@ struct InjectionNormalizer {
         if let joined { result.append(derived(joined, changes, plain: plain)) }
         changes.removeAll(keepingCapacity: true)
         let rejoined = Self.joinSplitWords(joined ?? base, changes: &changes)
-        if let rejoined { result.append(derived(rejoined, changes, plain: plain)) }
+        if let rejoined {
+            var view = derived(rejoined, changes, plain: plain)
+            if joined == nil {
+                // Separators removed from the folded text (leetspeak rewritten in place before).
+                view.base = foldedIndex
+                view.shifted = ViewOffsetMap.removing(at: changes, rewrittenInBase: leetChanges)
+            }
+            result.append(view)
+        }
         // Splits and spacing vanish in the letters-only view anyway; leetspeak needs its own compact view.
+        let compactIndex = result.count
         result.append(
             InjectionView(
                 kind: .compact, bytes: Self.compact(folded), obfuscated: !plain,
@@ -117,7 +130,11 @@ struct InjectionNormalizer {
         if let deleeted {
             changes.removeAll(keepingCapacity: true)
             let letters = Self.compact(deleeted, changedFrom: folded, changes: &changes)
-            result.append(derived(letters, changes, plain: plain, kind: .compact))
+            var view = derived(letters, changes, plain: plain, kind: .compact)
+            // The letters leetspeak made of digits and symbols are inserted into the plain letters-only view.
+            view.base = compactIndex
+            view.shifted = ViewOffsetMap.inserting(at: changes)
+            result.append(view)
         }
 
         guard depth < maxDecodeDepth, budget > 0 else { return }

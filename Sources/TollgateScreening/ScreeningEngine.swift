@@ -98,8 +98,11 @@ public final class ScreeningEngine: Sendable {
                 let hits = index.hits(
                     in: view.bytes, ruleCount: 2 * injectionRules.count, wordStartsOnly: kind == .text,
                     within: view.dirty,
-                    base: base, changes: base == nil ? [] : view.changes)
-                if kind == .text { viewHits[viewIndex] = hits }
+                    base: base, changes: base == nil || view.shifted != nil ? [] : view.changes,
+                    map: base == nil ? nil : view.shifted)
+                // Hits are reused only between views walked with the same trie (derived compact views
+                // are obfuscated, so they use `compactKeywords`).
+                if kind == .text || view.obfuscated || view.source != nil { viewHits[viewIndex] = hits }
                 // Keyword-less rules (short symbol patterns) search a derived view only right around
                 // its rewrites: a match elsewhere reads the same in the view it came from.
                 var nearChanges: [Range<Int>]?
