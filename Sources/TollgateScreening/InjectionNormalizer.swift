@@ -447,18 +447,20 @@ struct InjectionNormalizer {
     /// `joinSpacedLetters`, appending the output positions of the joined runs to `changes`.
     static func joinSpacedLetters(_ text: [UInt8], changes: inout [Int]) -> [UInt8]? {
         // Cheap check first: a run needs three letters, each alone, separated by single spaces.
-        var candidate = false
-        var probe = 0
-        while probe + 4 < text.count {
-            if text[probe + 1] == 0x20, text[probe + 3] == 0x20, UnicodeFolding.isASCIILetter(text[probe]),
-                UnicodeFolding.isASCIILetter(text[probe + 2]), UnicodeFolding.isASCIILetter(text[probe + 4]),
-                probe == 0 || !UnicodeFolding.isASCIILetter(text[probe - 1]),
-                probe + 5 >= text.count || !UnicodeFolding.isASCIILetter(text[probe + 5])
-            {
-                candidate = true
-                break
+        let candidate = text.withUnsafeBufferPointer { text in
+            let count = text.count
+            var probe = 0
+            while probe + 4 < count {
+                if text[probe + 1] == 0x20, text[probe + 3] == 0x20, UnicodeFolding.isASCIILetter(text[probe]),
+                    UnicodeFolding.isASCIILetter(text[probe + 2]), UnicodeFolding.isASCIILetter(text[probe + 4]),
+                    probe == 0 || !UnicodeFolding.isASCIILetter(text[probe - 1]),
+                    probe + 5 >= count || !UnicodeFolding.isASCIILetter(text[probe + 5])
+                {
+                    return true
+                }
+                probe += 1
             }
-            probe += 1
+            return false
         }
         guard candidate else { return nil }
         var out: [UInt8] = []
@@ -510,18 +512,7 @@ struct InjectionNormalizer {
         let count = text.count
         guard count >= 3 else { return nil }
         // Find the first separator before copying anything: most text has none worth a copy.
-        var index = 1
-        while index + 1 < count {
-            let byte = text[index]
-            if byte == 0x2D || byte == 0x5F || byte == 0x2E, UnicodeFolding.isASCIILetter(text[index - 1]),
-                UnicodeFolding.isASCIILetter(text[index + 1])
-            {
-                break
-            }
-            index += 1
-        }
-        guard index + 1 < count else { return nil }
-        let first = index
+        guard let first = firstSeparatorBetweenLetters(text) else { return nil }
         return [UInt8](unsafeUninitializedCapacity: count) { out, written in
             text.withUnsafeBufferPointer { text in
                 _ = out.initialize(from: UnsafeBufferPointer(rebasing: text[0..<first]))
@@ -570,20 +561,40 @@ struct InjectionNormalizer {
     /// The text with each single `-`, `_` or `.` between two letters replaced by a space (same length),
     /// appending the replaced positions to `changes`; nil when there is none.
     static func separatorsAsSpaces(_ text: [UInt8], changes: inout [Int]) -> [UInt8]? {
+        guard let first = firstSeparatorBetweenLetters(text) else { return nil }
+        var out = text
         let count = text.count
-        guard count >= 3 else { return nil }
-        var out: [UInt8]?
-        for index in 1..<(count - 1) {
-            let byte = text[index]
-            if byte == 0x2D || byte == 0x5F || byte == 0x2E, UnicodeFolding.isASCIILetter(text[index - 1]),
-                UnicodeFolding.isASCIILetter(text[index + 1])
-            {
-                if out == nil { out = text }
-                out?[index] = 0x20
-                changes.append(index)
+        text.withUnsafeBufferPointer { text in
+            out.withUnsafeMutableBufferPointer { out in
+                for index in first..<(count - 1) {
+                    let byte = text[index]
+                    if byte == 0x2D || byte == 0x5F || byte == 0x2E, UnicodeFolding.isASCIILetter(text[index - 1]),
+                        UnicodeFolding.isASCIILetter(text[index + 1])
+                    {
+                        out[index] = 0x20
+                        changes.append(index)
+                    }
+                }
             }
         }
         return out
+    }
+
+    /// The position of the first `-`, `_` or `.` between two ASCII letters, if any.
+    static func firstSeparatorBetweenLetters(_ text: [UInt8]) -> Int? {
+        text.withUnsafeBufferPointer { text in
+            let count = text.count
+            guard count >= 3 else { return nil }
+            for index in 1..<(count - 1) {
+                let byte = text[index]
+                if byte == 0x2D || byte == 0x5F || byte == 0x2E, UnicodeFolding.isASCIILetter(text[index - 1]),
+                    UnicodeFolding.isASCIILetter(text[index + 1])
+                {
+                    return index
+                }
+            }
+            return nil
+        }
     }
 
     /// Letters only, ASCII lowercased; non-ASCII bytes are kept so accented words still match.
