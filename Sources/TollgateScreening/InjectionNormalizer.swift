@@ -767,17 +767,21 @@ struct InjectionNormalizer {
                         index += 1
                         continue
                     }
-                    var end = index
-                    var hasDigitOrUpper = false
-                    var hasLower = false
-                    while end < count, alphabet[Int(bytes[end])] {
-                        let byte = bytes[end]
-                        if byte >= 0x61 && byte <= 0x7A { hasLower = true } else { hasDigitOrUpper = true }
-                        end += 1
-                    }
+                    var end = index + 1
+                    while end < count, alphabet[Int(bytes[end])] { end += 1 }
+                    let runEnd = end
                     while end < count, bytes[end] == 0x3D { end += 1 }
-                    // Plain words are base64-alphabet too; real payloads mix cases or digits.
-                    if end - index >= minimumLength, hasLower, hasDigitOrUpper { spans.append(index..<end) }
+                    // Plain words are base64-alphabet too; real payloads mix cases or digits. Most runs
+                    // are short words, so the classes are only looked at in runs long enough to count.
+                    if end - index >= minimumLength {
+                        var hasDigitOrUpper = false
+                        var hasLower = false
+                        for position in index..<runEnd {
+                            let byte = bytes[position]
+                            if byte >= 0x61 && byte <= 0x7A { hasLower = true } else { hasDigitOrUpper = true }
+                        }
+                        if hasLower, hasDigitOrUpper { spans.append(index..<end) }
+                    }
                     index = end
                 }
             }
