@@ -23,6 +23,9 @@ struct InjectionView {
     /// For a derived view of the same length as an earlier view that it differs from only at `changes`
     /// (in-place rewrites): that view's index, so its keyword hits can be reused (see `KeywordIndex.hits`).
     var base: Int? = nil
+    /// For a derived view whose rewrite removed or inserted bytes: how it lines up with view `base`
+    /// (walked whole), so that view's keyword hits are reused away from the rewrites.
+    var shifted: ViewOffsetMap? = nil
 
     /// Whether a rewritten position lies in `range` (only meaningful for derived views).
     func hasChange(in range: Range<Int>) -> Bool {
@@ -91,6 +94,7 @@ struct InjectionNormalizer {
         }
         changes.removeAll(keepingCapacity: true)
         let deleeted = Self.foldLeetspeak(folded, one: UInt8(ascii: "i"), changes: &changes)
+        let leetChanges = changes
         if let deleeted {
             let deleetedIndex = result.count
             result.append(derived(deleeted, changes, plain: plain, base: foldedIndex))
@@ -108,8 +112,17 @@ struct InjectionNormalizer {
         if let joined { result.append(derived(joined, changes, plain: plain)) }
         changes.removeAll(keepingCapacity: true)
         let rejoined = Self.joinSplitWords(joined ?? base, changes: &changes)
-        if let rejoined { result.append(derived(rejoined, changes, plain: plain)) }
+        if let rejoined {
+            var view = derived(rejoined, changes, plain: plain)
+            if joined == nil {
+                // Separators removed from the folded text (leetspeak rewritten in place before).
+                view.base = foldedIndex
+                view.shifted = ViewOffsetMap.removing(at: changes, rewrittenInBase: leetChanges)
+            }
+            result.append(view)
+        }
         // Splits and spacing vanish in the letters-only view anyway; leetspeak needs its own compact view.
+        let compactIndex = result.count
         result.append(
             InjectionView(
                 kind: .compact, bytes: Self.compact(folded), obfuscated: !plain,
@@ -117,7 +130,11 @@ struct InjectionNormalizer {
         if let deleeted {
             changes.removeAll(keepingCapacity: true)
             let letters = Self.compact(deleeted, changedFrom: folded, changes: &changes)
-            result.append(derived(letters, changes, plain: plain, kind: .compact))
+            var view = derived(letters, changes, plain: plain, kind: .compact)
+            // The letters leetspeak made of digits and symbols are inserted into the plain letters-only view.
+            view.base = compactIndex
+            view.shifted = ViewOffsetMap.inserting(at: changes)
+            result.append(view)
         }
 
         guard depth < maxDecodeDepth, budget > 0 else { return }
@@ -430,18 +447,20 @@ struct InjectionNormalizer {
     /// `joinSpacedLetters`, appending the output positions of the joined runs to `changes`.
     static func joinSpacedLetters(_ text: [UInt8], changes: inout [Int]) -> [UInt8]? {
         // Cheap check first: a run needs three letters, each alone, separated by single spaces.
-        var candidate = false
-        var probe = 0
-        while probe + 4 < text.count {
-            if text[probe + 1] == 0x20, text[probe + 3] == 0x20, UnicodeFolding.isASCIILetter(text[probe]),
-                UnicodeFolding.isASCIILetter(text[probe + 2]), UnicodeFolding.isASCIILetter(text[probe + 4]),
-                probe == 0 || !UnicodeFolding.isASCIILetter(text[probe - 1]),
-                probe + 5 >= text.count || !UnicodeFolding.isASCIILetter(text[probe + 5])
-            {
-                candidate = true
-                break
+        let candidate = text.withUnsafeBufferPointer { text in
+            let count = text.count
+            var probe = 0
+            while probe + 4 < count {
+                if text[probe + 1] == 0x20, text[probe + 3] == 0x20, UnicodeFolding.isASCIILetter(text[probe]),
+                    UnicodeFolding.isASCIILetter(text[probe + 2]), UnicodeFolding.isASCIILetter(text[probe + 4]),
+                    probe == 0 || !UnicodeFolding.isASCIILetter(text[probe - 1]),
+                    probe + 5 >= count || !UnicodeFolding.isASCIILetter(text[probe + 5])
+                {
+                    return true
+                }
+                probe += 1
             }
-            probe += 1
+            return false
         }
         guard candidate else { return nil }
         var out: [UInt8] = []
@@ -493,18 +512,7 @@ struct InjectionNormalizer {
         let count = text.count
         guard count >= 3 else { return nil }
         // Find the first separator before copying anything: most text has none worth a copy.
-        var index = 1
-        while index + 1 < count {
-            let byte = text[index]
-            if byte == 0x2D || byte == 0x5F || byte == 0x2E, UnicodeFolding.isASCIILetter(text[index - 1]),
-                UnicodeFolding.isASCIILetter(text[index + 1])
-            {
-                break
-            }
-            index += 1
-        }
-        guard index + 1 < count else { return nil }
-        let first = index
+        guard let first = firstSeparatorBetweenLetters(text) else { return nil }
         return [UInt8](unsafeUninitializedCapacity: count) { out, written in
             text.withUnsafeBufferPointer { text in
                 _ = out.initialize(from: UnsafeBufferPointer(rebasing: text[0..<first]))
@@ -553,20 +561,40 @@ struct InjectionNormalizer {
     /// The text with each single `-`, `_` or `.` between two letters replaced by a space (same length),
     /// appending the replaced positions to `changes`; nil when there is none.
     static func separatorsAsSpaces(_ text: [UInt8], changes: inout [Int]) -> [UInt8]? {
+        guard let first = firstSeparatorBetweenLetters(text) else { return nil }
+        var out = text
         let count = text.count
-        guard count >= 3 else { return nil }
-        var out: [UInt8]?
-        for index in 1..<(count - 1) {
-            let byte = text[index]
-            if byte == 0x2D || byte == 0x5F || byte == 0x2E, UnicodeFolding.isASCIILetter(text[index - 1]),
-                UnicodeFolding.isASCIILetter(text[index + 1])
-            {
-                if out == nil { out = text }
-                out?[index] = 0x20
-                changes.append(index)
+        text.withUnsafeBufferPointer { text in
+            out.withUnsafeMutableBufferPointer { out in
+                for index in first..<(count - 1) {
+                    let byte = text[index]
+                    if byte == 0x2D || byte == 0x5F || byte == 0x2E, UnicodeFolding.isASCIILetter(text[index - 1]),
+                        UnicodeFolding.isASCIILetter(text[index + 1])
+                    {
+                        out[index] = 0x20
+                        changes.append(index)
+                    }
+                }
             }
         }
         return out
+    }
+
+    /// The position of the first `-`, `_` or `.` between two ASCII letters, if any.
+    static func firstSeparatorBetweenLetters(_ text: [UInt8]) -> Int? {
+        text.withUnsafeBufferPointer { text in
+            let count = text.count
+            guard count >= 3 else { return nil }
+            for index in 1..<(count - 1) {
+                let byte = text[index]
+                if byte == 0x2D || byte == 0x5F || byte == 0x2E, UnicodeFolding.isASCIILetter(text[index - 1]),
+                    UnicodeFolding.isASCIILetter(text[index + 1])
+                {
+                    return index
+                }
+            }
+            return nil
+        }
     }
 
     /// Letters only, ASCII lowercased; non-ASCII bytes are kept so accented words still match.
@@ -739,17 +767,21 @@ struct InjectionNormalizer {
                         index += 1
                         continue
                     }
-                    var end = index
-                    var hasDigitOrUpper = false
-                    var hasLower = false
-                    while end < count, alphabet[Int(bytes[end])] {
-                        let byte = bytes[end]
-                        if byte >= 0x61 && byte <= 0x7A { hasLower = true } else { hasDigitOrUpper = true }
-                        end += 1
-                    }
+                    var end = index + 1
+                    while end < count, alphabet[Int(bytes[end])] { end += 1 }
+                    let runEnd = end
                     while end < count, bytes[end] == 0x3D { end += 1 }
-                    // Plain words are base64-alphabet too; real payloads mix cases or digits.
-                    if end - index >= minimumLength, hasLower, hasDigitOrUpper { spans.append(index..<end) }
+                    // Plain words are base64-alphabet too; real payloads mix cases or digits. Most runs
+                    // are short words, so the classes are only looked at in runs long enough to count.
+                    if end - index >= minimumLength {
+                        var hasDigitOrUpper = false
+                        var hasLower = false
+                        for position in index..<runEnd {
+                            let byte = bytes[position]
+                            if byte >= 0x61 && byte <= 0x7A { hasLower = true } else { hasDigitOrUpper = true }
+                        }
+                        if hasLower, hasDigitOrUpper { spans.append(index..<end) }
+                    }
                     index = end
                 }
             }

@@ -127,15 +127,26 @@ struct KeywordIndex: Sendable {
     /// derived view: leetspeak or separators rewritten in place). A walk from position p reads bytes
     /// p - 1 through p + `longestKeyword`, so away from the changes the hits are the base's and only the
     /// few bytes around each change are walked again.
+    ///
+    /// `map`: instead, `bytes` is `base`'s view with bytes removed or inserted (`ViewOffsetMap`); the
+    /// base's hits are moved to their derived positions, and only the bytes around `map.touched` are
+    /// walked again. `base` must then hold every hit of its view (it was walked whole).
     func hits(
         in bytes: [UInt8], ruleCount: Int, wordStartsOnly: Bool, within ranges: [Range<Int>]? = nil,
-        base: KeywordHits? = nil, changes: [Int] = []
+        base: KeywordHits? = nil, changes: [Int] = [], map: ViewOffsetMap? = nil
     ) -> KeywordHits {
         var hits = HitCollector(ruleCount: ruleCount)
         defer { hits.deallocate() }
         var walkRanges = ranges ?? [0..<bytes.count]
         var reused: [UInt64] = []
-        if let base, wordStartsOnly {
+        if let base, let map {
+            // A walk from q reads q - 1 through q + longestKeyword: one that reads no touched byte
+            // reads the same bytes as the base's walk from the mapped position.
+            let near = InjectionNormalizer.merged(map.touched.lazy.map { ($0 - longestKeyword - 1)..<($0 + 2) })
+            let walk = Self.intersection(walkRanges, near)
+            reused = base.pairs(mappedBy: map, within: walkRanges, outside: walk)
+            walkRanges = walk
+        } else if let base, wordStartsOnly {
             let near = InjectionNormalizer.merged(changes.lazy.map { ($0 - longestKeyword - 1)..<($0 + 2) })
             let walk = Self.intersection(walkRanges, near)
             reused = base.pairs(within: walkRanges, outside: walk)
@@ -314,6 +325,24 @@ struct KeywordHits {
             while outside < excluded.count, excluded[outside].upperBound <= position { outside += 1 }
             if outside < excluded.count, excluded[outside].lowerBound <= position { continue }
             result.append(pair)
+        }
+        return result
+    }
+
+    /// `pairs(within:outside:)` with each position first moved to its derived position by `map`.
+    func pairs(mappedBy map: ViewOffsetMap, within ranges: [Range<Int>], outside excluded: [Range<Int>]) -> [UInt64] {
+        var result: [UInt64] = []
+        var inside = 0
+        var outside = 0
+        var cursor = 0
+        for pair in pairs {
+            let position = map.derivedPosition(ofBase: Int(pair & 0xFFFF_FFFF), cursor: &cursor)
+            while inside < ranges.count, ranges[inside].upperBound <= position { inside += 1 }
+            guard inside < ranges.count else { break }
+            guard ranges[inside].lowerBound <= position else { continue }
+            while outside < excluded.count, excluded[outside].upperBound <= position { outside += 1 }
+            if outside < excluded.count, excluded[outside].lowerBound <= position { continue }
+            result.append(pair & 0xFFFF_FFFF_0000_0000 | UInt64(UInt32(truncatingIfNeeded: position)))
         }
         return result
     }

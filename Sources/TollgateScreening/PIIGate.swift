@@ -84,6 +84,34 @@ struct PIIGate {
         literals.contains { pairs.mayContain($0, caseless: caseless) && contains($0, in: bytes, caseless: caseless) }
     }
 
+    /// Where `literals` occur in `bytes` (ASCII case-insensitively), as ascending start..<end ranges.
+    static func occurrences(of literals: [[UInt8]], in bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
+        var found: [Range<Int>] = []
+        for literal in literals {
+            guard let first = literal.first, literal.count <= bytes.count else { continue }
+            let variants = UnicodeFolding.isASCIILetter(first) ? [first | 0x20, first & ~0x20] : [first]
+            for variant in variants {
+                var offset = 0
+                while let start = firstIndex(of: variant, in: bytes, from: offset) {
+                    if start + literal.count > bytes.count { break }
+                    var matches = true
+                    for index in 1..<literal.count {
+                        let byte = bytes[start + index]
+                        let wanted = literal[index]
+                        if byte == wanted { continue }
+                        if UnicodeFolding.isASCIILetter(wanted), byte | 0x20 == wanted | 0x20 { continue }
+                        matches = false
+                        break
+                    }
+                    if matches { found.append(start..<(start + literal.count)) }
+                    offset = start + 1
+                }
+            }
+        }
+        found.sort { $0.lowerBound < $1.lowerBound }
+        return found
+    }
+
     private static func contains(_ literal: [UInt8], in bytes: UnsafeBufferPointer<UInt8>, caseless: Bool) -> Bool {
         guard let first = literal.first else { return true }
         guard literal.count <= bytes.count else { return false }

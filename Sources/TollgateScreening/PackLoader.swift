@@ -38,13 +38,29 @@ struct PackLoader {
             if !followedBy.isEmpty, anchoredPattern == nil, let value = fields.value("followed_by") {
                 fields.fail(value, "`followed_by` needs `anchored: true`")
             }
+            var literals: [[UInt8]] = []
+            if let value = fields.value("literals") {
+                // ASCII only: the gate compares ASCII case-insensitively, as PCRE2_CASELESS does for
+                // ASCII (`k` and `s` also match the Kelvin sign and long s, so they are refused too).
+                let strings = value.sequence?.compactMap(\.string) ?? []
+                if !keywords.isEmpty {
+                    fields.fail(value, "`literals` is for rules without `keywords`")
+                } else if strings.count == value.sequence?.count, !strings.isEmpty,
+                    strings.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { $0 < 0x80 && $0 | 0x20 != 0x6B && $0 | 0x20 != 0x73 } })
+                {
+                    literals = strings.map { Array($0.utf8) }
+                } else {
+                    fields.fail(value, "`literals` must be a list of non-empty ASCII strings without `k` or `s`")
+                }
+            }
             errors += fields.errors
             guard let id, let pattern, let view else { continue }
             result.append(
                 InjectionRule(
                     id: id, category: category, weight: weight, view: view, summary: summary, pattern: pattern,
                     keywords: keywords, anchoredPattern: anchoredPattern, obfuscatedOnly: obfuscatedOnly,
-                    followedBy: followedBy, followedWithin: followedWithin ?? KeywordIndex.windowAfter))
+                    followedBy: followedBy, followedWithin: followedWithin ?? KeywordIndex.windowAfter,
+                    literals: literals))
         }
         return result
     }

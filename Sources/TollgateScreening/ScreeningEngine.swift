@@ -98,8 +98,11 @@ public final class ScreeningEngine: Sendable {
                 let hits = index.hits(
                     in: view.bytes, ruleCount: 2 * injectionRules.count, wordStartsOnly: kind == .text,
                     within: view.dirty,
-                    base: base, changes: base == nil ? [] : view.changes)
-                if kind == .text { viewHits[viewIndex] = hits }
+                    base: base, changes: base == nil || view.shifted != nil ? [] : view.changes,
+                    map: base == nil ? nil : view.shifted)
+                // Hits are reused only between views walked with the same trie (derived compact views
+                // are obfuscated, so they use `compactKeywords`).
+                if kind == .text || view.obfuscated || view.source != nil { viewHits[viewIndex] = hits }
                 // Keyword-less rules (short symbol patterns) search a derived view only right around
                 // its rewrites: a match elsewhere reads the same in the view it came from.
                 var nearChanges: [Range<Int>]?
@@ -117,8 +120,14 @@ public final class ScreeningEngine: Sendable {
                                 nearChanges = InjectionNormalizer.merged(
                                     view.changes.lazy.map { ($0 - reach)..<min(buffer.count, $0 + reach) })
                             }
-                            outcome = Self.searchRanges(rule.pattern, buffer, nearChanges ?? [], scratch: scratch)
+                            var ranges = nearChanges ?? []
+                            if !rule.literals.isEmpty {
+                                ranges = Self.overlapping(ranges, PIIGate.occurrences(of: rule.literals, in: buffer))
+                                if ranges.isEmpty { continue }
+                            }
+                            outcome = Self.searchRanges(rule.pattern, buffer, ranges, scratch: scratch)
                         } else if rule.keywords.isEmpty {
+                            if !rule.literals.isEmpty, PIIGate.occurrences(of: rule.literals, in: buffer).isEmpty { continue }
                             outcome = rule.pattern.search(buffer, from: 0, scratch: scratch)
                         } else if hits.counts[index] == 0 {
                             continue
@@ -285,6 +294,19 @@ public final class ScreeningEngine: Sendable {
             while next < followers.count, followers[next] < position { next += 1 }
             return next < followers.count && followers[next] < position + within
         }
+    }
+
+    /// The `ranges` that overlap one of `occurrences` (both ascending): a match lies inside the range
+    /// searched and contains an occurrence. `searchRanges` may start a range up to 3 bytes early (at a
+    /// character start), so the test allows for that.
+    private static func overlapping(_ ranges: [Range<Int>], _ occurrences: [Range<Int>]) -> [Range<Int>] {
+        var result: [Range<Int>] = []
+        var next = 0
+        for range in ranges {
+            while next < occurrences.count, occurrences[next].upperBound <= range.lowerBound - 3 { next += 1 }
+            if next < occurrences.count, occurrences[next].lowerBound < range.upperBound { result.append(range) }
+        }
+        return result
     }
 
     /// How far around a rewrite a keyword-less rule searches a derived view.

@@ -26,12 +26,16 @@ final class InjectionRule: Sendable {
     let followedBy: [String]
     /// How many bytes after the keyword a `followedBy` word may start (at most `KeywordIndex.windowAfter`).
     let followedWithin: Int
+    /// For a rule without keywords: byte strings (ASCII, compared case-insensitively) one of which every
+    /// match contains. The rule searches only views, and only places of a derived view, that hold one.
+    let literals: [[UInt8]]
 
     init(
         id: String, category: String, weight: Double, view: View, summary: String, pattern: CompiledPattern,
         keywords: [String], anchoredPattern: CompiledPattern?, obfuscatedOnly: Bool = false, followedBy: [String] = [],
-        followedWithin: Int = KeywordIndex.windowAfter
+        followedWithin: Int = KeywordIndex.windowAfter, literals: [[UInt8]] = []
     ) {
+        self.literals = literals
         self.followedBy = followedBy
         self.followedWithin = followedWithin
         self.obfuscatedOnly = obfuscatedOnly
