@@ -205,6 +205,29 @@ struct InjectionNormalizer {
         return folded
     }
 
+    /// Copies ASCII `bytes` into `out` from `start`, each run of whitespace becoming one space
+    /// (none at the start while `lastWasSpace`); returns the end index. `out` needs room for all of `bytes`.
+    @inline(__always)
+    static func collapseWhitespace(
+        _ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>, at start: Int, lastWasSpace: inout Bool
+    ) -> Int {
+        var written = start
+        for byte in bytes {
+            if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
+                if !lastWasSpace {
+                    out[written] = 0x20
+                    written += 1
+                }
+                lastWasSpace = true
+            } else {
+                out[written] = byte
+                written += 1
+                lastWasSpace = false
+            }
+        }
+        return written
+    }
+
     /// `fold` over UTF-8 bytes. Pure ASCII (the common case) is one copy that collapses whitespace;
     /// other text is decoded by hand, and only lines holding a scalar NFKC can change go through
     /// Foundation (a newline never composes with its neighbours, so line-wise NFKC equals whole-text NFKC).
@@ -212,23 +235,8 @@ struct InjectionNormalizer {
         let count = bytes.count
         if ASCII.isASCII(bytes) {
             let out = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-                var written = 0
                 var lastWasSpace = true
-                for index in 0..<count {
-                    let byte = bytes[index]
-                    if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
-                        if !lastWasSpace {
-                            buffer[written] = 0x20
-                            written += 1
-                        }
-                        lastWasSpace = true
-                    } else {
-                        buffer[written] = byte
-                        written += 1
-                        lastWasSpace = false
-                    }
-                }
-                initialized = written
+                initialized = collapseWhitespace(bytes, into: buffer, at: 0, lastWasSpace: &lastWasSpace)
             }
             return (out, false)
         }
@@ -300,22 +308,9 @@ struct InjectionNormalizer {
             guard !run.isEmpty else { return }
             let start = out.count
             out.append(contentsOf: repeatElement(0, count: run.count))
-            var written = start
             var lastWasSpace = lastWasSpace
-            out.withUnsafeMutableBufferPointer { out in
-                for byte in run {
-                    if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
-                        if !lastWasSpace {
-                            out[written] = 0x20
-                            written += 1
-                        }
-                        lastWasSpace = true
-                    } else {
-                        out[written] = byte
-                        written += 1
-                        lastWasSpace = false
-                    }
-                }
+            let written = out.withUnsafeMutableBufferPointer { out in
+                InjectionNormalizer.collapseWhitespace(run, into: out, at: start, lastWasSpace: &lastWasSpace)
             }
             out.removeLast(out.count - written)
             self.lastWasSpace = lastWasSpace
