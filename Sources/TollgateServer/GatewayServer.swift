@@ -128,8 +128,10 @@ public struct GatewayServer: Sendable {
         ]
         if let auditTrail { services.insert(AuditService(trail: auditTrail), at: 0) }
         services += extraServices
+        // A deep accept queue: a burst of a thousand agents connecting at once must not meet
+        // SYN drops and one-second retransmits (the kernel caps it at net.core.somaxconn).
         let serverConfiguration = ApplicationConfiguration(
-            address: .hostname(configuration.host, port: configuration.port), serverName: nil)
+            address: .hostname(configuration.host, port: configuration.port), serverName: nil, backlog: 4096)
         let running: @Sendable (any Channel) async -> Void = { channel in
             await onServerRunning(channel.localAddress?.port ?? 0)
         }

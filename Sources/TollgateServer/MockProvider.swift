@@ -78,7 +78,7 @@ public struct MockProvider: Sendable {
             return MockChatResponder.json(.object([("ok", .bool(true)), ("status", updated.status.map { .number(String($0)) } ?? .null)]))
         }
         return Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: nil, backlog: 4096),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) }, logger: logger)
     }
 }
