@@ -65,6 +65,7 @@ let package = Package(
             dependencies: [
                 "TollgateCore", "TollgateScreening", "TollgateStore", "TollgateUpstream",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

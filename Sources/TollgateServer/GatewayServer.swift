@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import NIOSSL
 import Logging
@@ -23,6 +24,10 @@ public struct GatewayConfiguration: Sendable {
     public var upstreamThreads: Int
     /// NIO event loops accepting and serving client connections; nil picks half the cores.
     public var ioThreads: Int?
+    /// How long a client connection may sit without a request in flight (before its first
+    /// request, or between keep-alive requests) before it is closed; a request or a long stream
+    /// in progress is never cut by it. nginx's keep-alive default.
+    public var clientIdleTimeout: Duration = .seconds(75)
 
     public init(
         policyPath: String, host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "./data",
@@ -136,14 +141,20 @@ public struct GatewayServer: Sendable {
             await onServerRunning(channel.localAddress?.port ?? 0)
         }
         let loops = EventLoopGroupProvider.shared(IOThreads.group(threads: configuration.ioThreads ?? IOThreads.defaultCount))
+        // Closes connections that never send a (complete) request head, so slow or silent
+        // clients cannot pin descriptors forever.
+        let idle = configuration.clientIdleTimeout.components
+        let http1 = HTTPServerBuilder.http1(
+            configuration: HTTP1Channel.Configuration(
+                idleTimeout: TimeAmount.nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000)))
         if let cert = configuration.tlsCertificatePath, let key = configuration.tlsKeyPath {
             let tls = try TLSConfigurationLoader.load(certificate: cert, key: key)
             return Application(
-                router: router, server: try .tls(.http1(), tlsConfiguration: tls), configuration: serverConfiguration,
+                router: router, server: try .tls(http1, tlsConfiguration: tls), configuration: serverConfiguration,
                 services: services, onServerRunning: running, eventLoopGroupProvider: loops, logger: logger)
         }
         return Application(
-            router: router, configuration: serverConfiguration, services: services, onServerRunning: running,
+            router: router, server: http1, configuration: serverConfiguration, services: services, onServerRunning: running,
             eventLoopGroupProvider: loops, logger: logger)
     }
 }

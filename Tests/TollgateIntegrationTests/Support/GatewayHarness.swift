@@ -79,14 +79,16 @@ enum GatewayHarness {
     /// Writes `policy` to a fresh directory and runs a gateway on it for the duration of `body`.
     static func withGateway<T: Sendable>(
         policy: String, adminToken: String? = "test-admin-token", redisURL: String? = nil, dataDirectory: String? = nil,
+        clientIdleTimeout: Duration? = nil,
         _ body: @Sendable (RunningGateway) async throws -> T
     ) async throws -> T {
         let dir = try temporaryDirectory()
         let policyPath = dir + "/tollgate.yaml"
         try policy.write(toFile: policyPath, atomically: true, encoding: .utf8)
-        let configuration = GatewayConfiguration(
+        var configuration = GatewayConfiguration(
             policyPath: policyPath, host: "127.0.0.1", port: 0, dataDirectory: dataDirectory ?? dir + "/data",
             redisURL: redisURL, adminToken: adminToken)
+        if let clientIdleTimeout { configuration.clientIdleTimeout = clientIdleTimeout }
         let server = try GatewayServer(configuration: configuration, logger: quietLogger)
         let (stream, continuation) = AsyncStream<Int>.makeStream()
         let app = try server.makeApplication { port in
