@@ -562,10 +562,7 @@ struct InjectionNormalizer {
         text.withUnsafeBufferPointer { text in
             out.withUnsafeMutableBufferPointer { out in
                 for index in first..<(count - 1) {
-                    let byte = text[index]
-                    if byte == 0x2D || byte == 0x5F || byte == 0x2E, UnicodeFolding.isASCIILetter(text[index - 1]),
-                        UnicodeFolding.isASCIILetter(text[index + 1])
-                    {
+                    if isSeparatorBetweenLetters(text, at: index) {
                         out[index] = 0x20
                         changes.append(index)
                     }
@@ -575,18 +572,22 @@ struct InjectionNormalizer {
         return out
     }
 
+    /// Whether `text[index]` is a `-`, `_` or `.` with an ASCII letter on each side (`index` must
+    /// have a byte before and after it).
+    @inline(__always)
+    private static func isSeparatorBetweenLetters(_ text: UnsafeBufferPointer<UInt8>, at index: Int) -> Bool {
+        let byte = text[index]
+        return (byte == 0x2D || byte == 0x5F || byte == 0x2E) && UnicodeFolding.isASCIILetter(text[index - 1])
+            && UnicodeFolding.isASCIILetter(text[index + 1])
+    }
+
     /// The position of the first `-`, `_` or `.` between two ASCII letters, if any.
     static func firstSeparatorBetweenLetters(_ text: [UInt8]) -> Int? {
         text.withUnsafeBufferPointer { text in
             let count = text.count
             guard count >= 3 else { return nil }
             for index in 1..<(count - 1) {
-                let byte = text[index]
-                if byte == 0x2D || byte == 0x5F || byte == 0x2E, UnicodeFolding.isASCIILetter(text[index - 1]),
-                    UnicodeFolding.isASCIILetter(text[index + 1])
-                {
-                    return index
-                }
+                if isSeparatorBetweenLetters(text, at: index) { return index }
             }
             return nil
         }
@@ -594,22 +595,8 @@ struct InjectionNormalizer {
 
     /// Letters only, ASCII lowercased; non-ASCII bytes are kept so accented words still match.
     static func compact(_ text: [UInt8]) -> [UInt8] {
-        let count = text.count
-        return [UInt8](unsafeUninitializedCapacity: count) { out, written in
-            written = 0
-            text.withUnsafeBufferPointer { text in
-                for position in 0..<count {
-                    let byte = text[position]
-                    if byte >= 0x80 {
-                        out[written] = byte
-                        written += 1
-                    } else if UnicodeFolding.isASCIILetter(byte) {
-                        out[written] = byte | 0x20
-                        written += 1
-                    }
-                }
-            }
-        }
+        var unchanged: [Int] = []  // text compared with itself: nothing is recorded
+        return compact(text, changedFrom: text, changes: &unchanged)
     }
 
     /// `text` when somewhere in it letters are split the way `isSplit` recognises, else nil: most plain

@@ -316,35 +316,25 @@ public final class ScreeningEngine: Sendable {
     private static func searchRanges(
         _ pattern: CompiledPattern, _ buffer: UnsafeBufferPointer<UInt8>, _ ranges: [Range<Int>], scratch: MatchScratch
     ) -> SearchOutcome {
-        var sawLimit = false
-        for range in ranges {
-            let lower = characterStart(min(range.lowerBound, buffer.count), in: buffer)
-            let upper = characterStart(min(range.upperBound, buffer.count), in: buffer)
-            let window = UnsafeBufferPointer(rebasing: buffer[0..<upper])
-            switch pattern.search(window, from: lower, scratch: scratch) {
-            case .match(let start, let end): return .match(start: start, end: end)
-            case .limitExceeded: sawLimit = true
-            case .noMatch: break
-            }
-        }
-        return sawLimit ? .limitExceeded : .noMatch
+        firstMatch(
+            pattern, buffer, scratch: scratch,
+            in: ranges.lazy.map { range in
+                (
+                    from: characterStart(min(range.lowerBound, buffer.count), in: buffer),
+                    upper: characterStart(min(range.upperBound, buffer.count), in: buffer)
+                )
+            })
     }
 
     /// Tries an anchored pattern at each keyword position, with the subject cut `windowAfter` bytes later.
     private static func searchAnchored(
         _ pattern: CompiledPattern, _ buffer: UnsafeBufferPointer<UInt8>, at hits: [Int], scratch: MatchScratch
     ) -> SearchOutcome {
-        var sawLimit = false
-        for hit in hits {
-            let upper = characterStart(min(buffer.count, hit + KeywordIndex.windowAfter), in: buffer)
-            let window = UnsafeBufferPointer(rebasing: buffer[0..<upper])
-            switch pattern.search(window, from: hit, scratch: scratch) {
-            case .match(let start, let end): return .match(start: start, end: end)
-            case .limitExceeded: sawLimit = true
-            case .noMatch: break
-            }
-        }
-        return sawLimit ? .limitExceeded : .noMatch
+        firstMatch(
+            pattern, buffer, scratch: scratch,
+            in: hits.lazy.map { hit in
+                (from: hit, upper: characterStart(min(buffer.count, hit + KeywordIndex.windowAfter), in: buffer))
+            })
     }
 
     /// Searches only the windows around keyword hits, merged where they overlap.
@@ -355,25 +345,48 @@ public final class ScreeningEngine: Sendable {
             let start = characterStart(max(0, hits[0] - KeywordIndex.windowBefore), in: buffer)
             return pattern.search(buffer, from: start, scratch: scratch)
         }
+        return firstMatch(pattern, buffer, scratch: scratch, in: MergedWindows(hits: hits, buffer: buffer))
+    }
+
+    /// Searches `buffer[..<upper]` from `from` for each window in turn: the first match wins, and a
+    /// window that hit the match limit is reported only if no other window matched.
+    private static func firstMatch<Windows: Sequence>(
+        _ pattern: CompiledPattern, _ buffer: UnsafeBufferPointer<UInt8>, scratch: MatchScratch, in windows: Windows
+    ) -> SearchOutcome where Windows.Element == (from: Int, upper: Int) {
         var sawLimit = false
-        var index = 0
-        while index < hits.count {
-            let lower = characterStart(max(0, hits[index] - KeywordIndex.windowBefore), in: buffer)
-            var upper = min(buffer.count, hits[index] + KeywordIndex.windowAfter)
-            index += 1
-            while index < hits.count, hits[index] - KeywordIndex.windowBefore <= upper {
-                upper = min(buffer.count, hits[index] + KeywordIndex.windowAfter)
-                index += 1
-            }
-            upper = characterStart(upper, in: buffer)
-            let window = UnsafeBufferPointer(rebasing: buffer[0..<upper])
-            switch pattern.search(window, from: lower, scratch: scratch) {
+        for window in windows {
+            switch pattern.search(UnsafeBufferPointer(rebasing: buffer[0..<window.upper]), from: window.from, scratch: scratch) {
             case .match(let start, let end): return .match(start: start, end: end)
             case .limitExceeded: sawLimit = true
             case .noMatch: break
             }
         }
         return sawLimit ? .limitExceeded : .noMatch
+    }
+
+    /// The windows around sorted keyword hits (`windowBefore` before, `windowAfter` after each),
+    /// overlapping ones merged, produced without allocating.
+    private struct MergedWindows: Sequence, IteratorProtocol {
+        let hits: [Int]
+        let buffer: UnsafeBufferPointer<UInt8>
+        var index = 0
+
+        init(hits: [Int], buffer: UnsafeBufferPointer<UInt8>) {
+            self.hits = hits
+            self.buffer = buffer
+        }
+
+        mutating func next() -> (from: Int, upper: Int)? {
+            guard index < hits.count else { return nil }
+            let lower = ScreeningEngine.characterStart(Swift.max(0, hits[index] - KeywordIndex.windowBefore), in: buffer)
+            var upper = Swift.min(buffer.count, hits[index] + KeywordIndex.windowAfter)
+            index += 1
+            while index < hits.count, hits[index] - KeywordIndex.windowBefore <= upper {
+                upper = Swift.min(buffer.count, hits[index] + KeywordIndex.windowAfter)
+                index += 1
+            }
+            return (from: lower, upper: ScreeningEngine.characterStart(upper, in: buffer))
+        }
     }
 
     /// Moves `offset` back to the first byte of a UTF-8 character.
