@@ -13,17 +13,7 @@ bin="${1:-$root/.build/release/tollgate}"
 corpora="${2:-$root/../shared/corpora}"
 sample="$(mktemp)"
 trap 'rm -f "$sample"' EXIT
-python3 - "$corpora" "$sample" <<'PY'
-import json, sys
-corpora, out = sys.argv[1], sys.argv[2]
-texts = [json.loads(l)["text"] for l in open(f"{corpora}/injection.jsonl") if json.loads(l)["label"] == "benign"]
-pii = [json.loads(l)["text"] for l in open(f"{corpora}/pii.jsonl")]
-parts = []
-for i, t in enumerate(texts):
-    parts.append(t)
-    if i % 20 == 0 and pii:
-        parts.append(pii[(i // 20) % len(pii)])
-open(out, "w").write("\n".join(parts))
-PY
+# The same sample cpu.py measures, built by cpu.py's own function.
+python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import cpu; cpu.sample(sys.argv[2], sys.argv[3])' "$here" "$corpora" "$sample"
 cd "$root"
 "$bin" screen --config policies/tollgate.yaml --bench "$sample" "${@:3}"
