@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CPU time the gateway spends per proxied request (perf stat task-clock over a fixed wrk run),
 # plus context switches per request: a load-independent complement to bench/run.sh's ratios.
-# Usage: bench/cpu_per_request.sh [extra `tollgate serve` flags...]   (needs nginx, wrk, linux-perf)
+# Usage: [CONNS=16] bench/cpu_per_request.sh [extra `tollgate serve` flags...]   (needs nginx, wrk, linux-perf)
+# A/B a setting by running it twice, e.g. `CONNS=64 bench/cpu_per_request.sh --io-threads 2` and without.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product tollgate >/dev/null
@@ -14,9 +15,11 @@ nginx -c "$W/nginx.conf" -p "$W" -g 'daemon off;' & NP=$!
 LOG_LEVEL=error "$BIN" serve --config "$W/policy.yaml" --port 18114 --data-dir "$W/data" "$@" > "$W/gw.log" 2>&1 & GP=$!
 trap 'kill $GP $NP 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 sleep 1.5
-wrk -t1 -c16 -d2s -s bench/chat.lua http://127.0.0.1:18114/v1/chat/completions >/dev/null   # warm-up
+CONNS="${CONNS:-16}"
+THREADS=$(( CONNS > 16 ? 2 : 1 ))
+wrk -t"$THREADS" -c"$CONNS" -d2s -s bench/chat.lua http://127.0.0.1:18114/v1/chat/completions >/dev/null   # warm-up
 perf stat -e context-switches,task-clock -p $GP -o "$W/stat" -- sleep 5 & PS=$!
-wrk -t1 -c16 -d5s -s bench/chat.lua http://127.0.0.1:18114/v1/chat/completions > "$W/wrk"
+wrk -t"$THREADS" -c"$CONNS" -d5s -s bench/chat.lua http://127.0.0.1:18114/v1/chat/completions > "$W/wrk"
 wait $PS
 python3 - "$W/stat" "$(awk '/requests in/ {print $1}' "$W/wrk")" <<'PY'
 import re, sys
