@@ -11,6 +11,7 @@ import TollgateStore
 struct AdminHandler: Sendable {
     let holder: PolicyHolder
     let store: any StateStore
+    let settler: UsageSettler
     let adminToken: String?
     let audit: AuditRecorder
     /// Drops a revoked key from this replica's auth cache before the DELETE answers, so the very next
@@ -102,6 +103,9 @@ struct AdminHandler: Sendable {
         }
         guard let settings = policy.teams[team] else { throw GatewayError.notFound("Unknown team `\(team.prefix(100))`.") }
         let period = BudgetPeriod(rawValue: (settings.budget?.period ?? .monthly).rawValue) ?? .monthly
+        // This replica's corrections still in flight land first, so a client reading its usage right
+        // after a response sees that response (other replicas' land within their own round trip).
+        await settler.drain(timeout: .seconds(2))
         let report = try await storeCall { try await store.usage(team: team, period: period, now: Date()) }
         func counters(_ c: UsageCounters) -> JSONValue {
             .object([

@@ -19,6 +19,7 @@ struct AdmissionTicket: Sendable {
 struct AdmissionGate: Sendable {
     let store: any StateStore
     let metrics: GatewayMetrics
+    let settler: UsageSettler
 
     func admit(principal: Principal, policy: PolicySnapshot, servedModel: String, texts: [String], maxTokens: Int?, logger: Logger)
         async throws -> AdmissionTicket
@@ -59,7 +60,8 @@ struct AdmissionGate: Sendable {
         }
     }
 
-    /// Corrects the reservation to actual usage (or to an estimate when the provider gave none).
+    /// Corrects the reservation to actual usage (or to an estimate when the provider gave none). The
+    /// correction is written after the response leaves (see `UsageSettler`), so the caller does not wait.
     func settle(_ ticket: AdmissionTicket, usage: TokenUsage?, completionEstimate: Int = 0, logger: Logger) async {
         guard let reservation = ticket.reservation else { return }
         let prompt = usage?.promptTokens ?? ticket.promptEstimate
@@ -67,23 +69,13 @@ struct AdmissionGate: Sendable {
         let cost = ticket.price.map {
             CostMath.costMicros(promptTokens: prompt, completionTokens: completion, inputPer1M: $0.inputPer1M, outputPer1M: $0.outputPer1M)
         } ?? 0
-        do {
-            try await store.settle(reservation, actual: UsageAmount(promptTokens: prompt, completionTokens: completion, costMicros: cost))
-        } catch {
-            metrics.count("store_unavailable", labels: [("operation", "settle")])
-            logger.error("could not settle usage", metadata: ["store.error": .string(String(describing: error))])
-        }
+        await settler.submit(.settle(reservation, UsageAmount(promptTokens: prompt, completionTokens: completion, costMicros: cost)), logger: logger)
     }
 
-    /// Returns a failed request's reservation.
+    /// Returns a failed request's reservation, also after the response.
     func refund(_ ticket: AdmissionTicket, logger: Logger) async {
         guard let reservation = ticket.reservation else { return }
-        do {
-            try await store.refund(reservation)
-        } catch {
-            metrics.count("store_unavailable", labels: [("operation", "refund")])
-            logger.error("could not refund reservation", metadata: ["store.error": .string(String(describing: error))])
-        }
+        await settler.submit(.refund(reservation), logger: logger)
     }
 }
 

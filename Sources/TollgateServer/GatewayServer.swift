@@ -89,11 +89,12 @@ public struct GatewayServer: Sendable {
         router.middlewares.add(ErrorMiddleware(metrics: metrics))
         let authenticator = StoreAuthenticator(store: store)
         let planner = RoutePlanner()
+        let settler = UsageSettler(store: store, metrics: metrics)
         let auditRecorder = AuditRecorder(trail: auditTrail)
         let proxy = ProxyHandler(
             policies: holder, authenticator: authenticator,
             forwarder: Forwarder(transport: client, resilience: resilience, planner: planner),
-            planner: planner, admission: AdmissionGate(store: store, metrics: metrics), metrics: metrics, audit: auditRecorder)
+            planner: planner, admission: AdmissionGate(store: store, metrics: metrics, settler: settler), metrics: metrics, audit: auditRecorder)
         router.post("/v1/chat/completions") { request, context in try await proxy.chatCompletions(request, context: context) }
         router.post("/v1/embeddings") { request, context in try await proxy.embeddings(request, context: context) }
         router.get("/v1/models") { request, context in try await proxy.models(request, context: context) }
@@ -111,7 +112,7 @@ public struct GatewayServer: Sendable {
             },
             readinessChecks: [{ await store.ping() ? nil : "state store unreachable" }])
         let admin = AdminHandler(
-            holder: holder, store: store, adminToken: configuration.adminToken, audit: auditRecorder,
+            holder: holder, store: store, settler: settler, adminToken: configuration.adminToken, audit: auditRecorder,
             onRevoke: { hash in authenticator.invalidate(.key(hash: hash)) })
         router.post("/admin/keys") { request, context in try await admin.createKey(request, context: context) }
         router.get("/admin/keys") { request, context in try await admin.listKeys(request, context: context) }
@@ -128,7 +129,7 @@ public struct GatewayServer: Sendable {
         reloader.onReload = { runtime in resilience.apply(runtime.snapshot) }
         // Shut down in reverse: the server drains first, the store closes last.
         var services: [any Service] = [
-            StateStoreService(store: store), UpstreamClientService(client: client), reloader,
+            StateStoreService(store: store), UsageSettlerService(settler: settler), UpstreamClientService(client: client), reloader,
             KeyInvalidationService(store: store, authenticator: authenticator),
         ]
         if let auditTrail { services.insert(AuditService(trail: auditTrail), at: 0) }

@@ -95,7 +95,7 @@ final class RedisWorker: @unchecked Sendable {
             }
             guard let connection = state.connection else {
                 if ContinuousClock.now < state.retryAfter {
-                    return .unavailable("Redis at \(url.host):\(url.port) is unreachable (reconnecting with backoff)")
+                    return .unreachable("Redis at \(url.host):\(url.port) is unreachable (reconnecting with backoff)")
                 }
                 state.waiting.append(job)
                 if state.waiting.count == 1 { wakeup.signal() }
@@ -242,7 +242,7 @@ final class RedisWorker: @unchecked Sendable {
             defer { state.waiting.removeAll() }
             return state.waiting
         }
-        for job in failed { job.completion(.failure(.unavailable(reason))) }
+        for job in failed { job.completion(.failure(.unreachable(reason))) }
     }
 
     /// Closes a broken connection and fails everything that was waiting on it; the next request

@@ -1,0 +1,122 @@
+import Logging
+import ServiceLifecycle
+import Synchronization
+import TollgateCore
+import TollgateStore
+
+/// Writes usage corrections (settles and refunds) to the state store after the response has left.
+///
+/// The reservation taken at admission already holds the budget, so nothing needs the correction before
+/// the client gets its answer; doing it inline would add a second store round trip to every request.
+/// Corrections run as tasks of their own, at most `capacity` at a time: beyond that the caller waits
+/// for its own correction (back-pressure, never a silent drop). A correction the store certainly did
+/// not apply (`StoreError.certainlyNotApplied`: Redis unreachable, queue full) is retried with backoff
+/// until `retryWindow` runs out; one that may have been applied (a reply lost mid-flight) is not sent
+/// again, because settling twice would count its usage twice. Either loss is logged and counted.
+final class UsageSettler: Sendable {
+    enum Correction: Sendable {
+        case settle(Reservation, UsageAmount)
+        case refund(Reservation)
+
+        var operation: String {
+            switch self {
+            case .settle: return "settle"
+            case .refund: return "refund"
+            }
+        }
+    }
+
+    private let store: any StateStore
+    private let metrics: GatewayMetrics
+    private let capacity: Int
+    private let retryWindow: Duration
+    private let pending = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
+
+    init(store: any StateStore, metrics: GatewayMetrics, capacity: Int = 10_000, retryWindow: Duration = .seconds(300)) {
+        self.store = store
+        self.metrics = metrics
+        self.capacity = max(1, capacity)
+        self.retryWindow = retryWindow
+    }
+
+    /// Corrections not yet written (queued, in flight or waiting to retry).
+    var backlog: Int { pending.load(ordering: .acquiring) }
+
+    /// Starts the correction and returns at once, unless `capacity` corrections are already pending.
+    func submit(_ correction: Correction, logger: Logger) async {
+        let admitted = pending.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue <= capacity
+        guard admitted else {
+            pending.wrappingSubtract(1, ordering: .acquiringAndReleasing)
+            await apply(correction, logger: logger)
+            return
+        }
+        Task {
+            await self.apply(correction, logger: logger)
+            self.pending.wrappingSubtract(1, ordering: .acquiringAndReleasing)
+        }
+    }
+
+    /// Waits until every correction submitted before the call is written, or `timeout` passes; the
+    /// usage report calls it so a client reading its usage right after a response sees that response.
+    func drain(timeout: Duration) async {
+        let deadline = ContinuousClock.now + timeout
+        while backlog > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    /// Stops retrying (a shutting-down gateway gives each correction one last attempt) and waits for
+    /// what is in flight.
+    func shutDown(timeout: Duration) async {
+        stopping.store(true, ordering: .releasing)
+        await drain(timeout: timeout)
+    }
+
+    private func apply(_ correction: Correction, logger: Logger) async {
+        let started = ContinuousClock.now
+        var delay = Duration.milliseconds(250)
+        while true {
+            do {
+                switch correction {
+                case .settle(let reservation, let actual): try await store.settle(reservation, actual: actual)
+                case .refund(let reservation): try await store.refund(reservation)
+                }
+                return
+            } catch let error as StoreError {
+                metrics.count("store_unavailable", labels: [("operation", correction.operation)])
+                let retry = error.certainlyNotApplied && !stopping.load(ordering: .acquiring)
+                    && ContinuousClock.now - started + delay < retryWindow
+                guard retry else {
+                    lost(correction, error: error.description, logger: logger)
+                    return
+                }
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            } catch {
+                lost(correction, error: String(describing: error), logger: logger)
+                return
+            }
+        }
+    }
+
+    /// A lost settle leaves the budget charged at the reservation (the conservative side); a lost
+    /// refund leaves a failed request charged.
+    private func lost(_ correction: Correction, error: String, logger: Logger) {
+        metrics.count("usage_corrections_lost", labels: [("operation", correction.operation)])
+        logger.error(
+            "could not \(correction.operation) usage; the reservation stays charged",
+            metadata: ["store.error": .string(error)])
+    }
+}
+
+/// Gives pending usage corrections a last chance on shutdown, before the store closes.
+struct UsageSettlerService: Service {
+    let settler: UsageSettler
+    var drainTimeout: Duration = .seconds(5)
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await settler.shutDown(timeout: drainTimeout)
+    }
+}

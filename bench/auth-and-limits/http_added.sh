@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# What rate limits + a budget add to a request, end to end through HTTP (issue 4: < 100 µs p50 with
+# Redis on loopback). Two gateways on the same Redis and the same static upstream: one whose team has
+# no limits, one whose team has rpm + tpm and a token + USD budget (4 GCRA rules + 1 budget per
+# request). wrk at 1 connection (sequential requests, so queueing does not hide the round trip),
+# alternating the two gateways ROUNDS times; prints each p50 and the median difference.
+#
+#   bench/auth-and-limits/http_added.sh [rounds=5] [seconds=5]
+# Needs nginx, wrk, redis-server; uses the release binary (builds it).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROUNDS="${1:-5}"
+DUR="${2:-5}"
+swift build -c release --product tollgate >/dev/null
+BIN="$(swift build -c release --show-bin-path)/tollgate"
+WORK="$(mktemp -d)"
+STATIC=18181 PROXY=18182 MOCK=18183 PLAIN=18184 LIMITED=18185 REDIS=18186
+KEYHASH=$(printf '%s' "sk-tg-bench-key-0000000000000000000000" | sha256sum | cut -d' ' -f1)
+sed -e "s|__DIR__|$WORK|g" -e "s|__STATIC__|$STATIC|g" -e "s|__PROXY__|$PROXY|g" -e "s|__MOCK__|$MOCK|g" bench/nginx.conf.tmpl > "$WORK/nginx.conf"
+policy() { # name team-extra
+  sed -e "s|__STATIC__|$STATIC|g" -e "s|__MOCK__|$MOCK|g" -e "s|__KEYHASH__|$KEYHASH|g" bench/policy.yaml.tmpl \
+    | sed -e "s|^  bench: {keys: \[\(.*\)\]}|  bench: {keys: [\1]$2}|" > "$WORK/$1.yaml"
+  printf 'state: {backend: redis, url: "redis://127.0.0.1:%s/0"}\n' "$REDIS" >> "$WORK/$1.yaml"
+  # Prices make the USD budget real work (cost computed on admit and settle).
+  sed -i -e 's|bench-model: {targets: \[{provider: static, model: bench-upstream}\]}|bench-model: {targets: [{provider: static, model: bench-upstream}], price: {input_per_1m: 0.5, output_per_1m: 1.5}}|' "$WORK/$1.yaml"
+}
+policy plain ""
+policy limited ", rpm: 50000000, tpm: 500000000, budget: {tokens: 900000000000, usd: 9000000, period: monthly}"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+redis-server --port "$REDIS" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" >/dev/null 2>&1 & PIDS+=($!)
+nginx -c "$WORK/nginx.conf" -p "$WORK" -g 'daemon off;' & PIDS+=($!)
+sleep 0.3
+"$BIN" policy check "$WORK/limited.yaml" >/dev/null
+LOG_LEVEL=error "$BIN" serve --config "$WORK/plain.yaml" --port "$PLAIN" --data-dir "$WORK/d1" >"$WORK/plain.log" 2>&1 & PIDS+=($!)
+LOG_LEVEL=error "$BIN" serve --config "$WORK/limited.yaml" --port "$LIMITED" --data-dir "$WORK/d2" >"$WORK/limited.log" 2>&1 & PIDS+=($!)
+for port in $STATIC $PLAIN $LIMITED; do
+  for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+done
+p50_us() { # port
+  wrk -t1 -c1 -d"${DUR}s" --latency -s bench/chat.lua "http://127.0.0.1:$1/v1/chat/completions" \
+    | awk '$1 == "50%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); print v } else if (v ~ /ms$/) { sub(/ms$/, "", v); print v * 1000 } else { sub(/s$/, "", v); print v * 1000000 } }'
+}
+status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer sk-tg-bench-key-0000000000000000000000" \
+  -H 'content-type: application/json' -d '{"model":"bench-model","messages":[{"role":"user","content":"hi"}]}' \
+  "http://127.0.0.1:$LIMITED/v1/chat/completions" -D "$WORK/headers")
+grep -qi '^x-ratelimit-limit-requests: 50000000' "$WORK/headers" || { echo "limited gateway does not enforce limits (status $status)"; cat "$WORK/limited.log"; exit 1; }
+p50_us "$PLAIN" >/dev/null; p50_us "$LIMITED" >/dev/null   # warm-up
+diffs=()
+for r in $(seq 1 "$ROUNDS"); do
+  a=$(p50_us "$PLAIN"); b=$(p50_us "$LIMITED")
+  d=$(python3 -c "print(f'{$b - $a:.0f}')")
+  diffs+=("$d")
+  echo "round $r: p50 without limits ${a} µs, with limits + budget on Redis ${b} µs, added ${d} µs"
+done
+python3 -c "import statistics,sys; print(f'median added p50: {statistics.median(map(float, sys.argv[1:])):.0f} µs over $ROUNDS rounds of ${DUR}s (wrk -c1)')" "${diffs[@]}"
+redis-benchmark -p "$REDIS" -n 20000 -c 1 -t ping 2>/dev/null | tail -4 | awk '/latency summary/ { getline; getline; print "redis-benchmark PING p50 on this machine now: " $3 * 1000 " µs" }'
