@@ -73,9 +73,6 @@ public struct GatewayServer: Sendable {
         self.auditTrail = try initial.snapshot.audit.path.map {
             try AuditTrail(path: $0, fsync: initial.snapshot.audit.fsync, logger: logger)
         }
-        if initial.snapshot.cache.enabled {
-            logger.warning("cache.enabled is set but the response cache is not implemented yet; nothing is cached")
-        }
         for provider in ProviderKeys.missing(in: initial.snapshot) {
             logger.warning("provider key variable is not set; requests to it go without a key", metadata: ["provider": .string(provider)])
         }
@@ -94,7 +91,8 @@ public struct GatewayServer: Sendable {
         let proxy = ProxyHandler(
             policies: holder, authenticator: authenticator,
             forwarder: Forwarder(transport: client, resilience: resilience, planner: planner),
-            planner: planner, admission: AdmissionGate(store: store, metrics: metrics, settler: settler), metrics: metrics, audit: auditRecorder)
+            planner: planner, admission: AdmissionGate(store: store, metrics: metrics, settler: settler), metrics: metrics, audit: auditRecorder,
+            responses: ResponseCacheStage(cache: (store as? any ResponseCache) ?? MemoryResponseCache(), metrics: metrics))
         router.post("/v1/chat/completions") { request, context in try await proxy.chatCompletions(request, context: context) }
         router.post("/v1/embeddings") { request, context in try await proxy.embeddings(request, context: context) }
         router.get("/v1/models") { request, context in try await proxy.models(request, context: context) }

@@ -16,6 +16,7 @@ struct ProxyHandler: Sendable {
     let admission: AdmissionGate
     let metrics: GatewayMetrics
     let audit: AuditRecorder
+    let responses: ResponseCacheStage
     /// Bound on a non-streamed provider answer the gateway holds in memory.
     let maxUpstreamBodyBytes = 64 * 1024 * 1024
 
@@ -84,6 +85,16 @@ struct ProxyHandler: Sendable {
         let ticket = try await admission.admit(
             principal: principal, policy: policy, servedModel: plan.servedModel, texts: chat.messages.map(\.text),
             maxTokens: chat.maxTokens, logger: context.logger)
+        var cacheKey: String?
+        if case .cacheable(let material) = CacheDecision.decide(
+            chat: chat, team: principal.team, servedModel: plan.servedModel, variant: plan.variant.name, settings: policy.cache)
+        {
+            let key = ResponseCacheStage.key(for: material)
+            if let answer = await responses.lookup(key, logger: context.logger) {
+                return await answerFromCache(answer, chat: chat, plan: plan, principal: principal, ticket: ticket, screened: screened, screening: screening, context: context)
+            }
+            cacheKey = key
+        }
         // Streams are asked for their usage chunk so budgets settle on real numbers; a client that
         // did not ask for it does not see it.
         let addUsage = chat.stream && !chat.clientWantsStreamUsage
@@ -104,7 +115,7 @@ struct ProxyHandler: Sendable {
             recordCanary(runtime, plan: plan, failed: true, started: started)
             throw error
         }
-        var headers = proxiedHeaders(forwarded, ticket: ticket, flags: screened.flags)
+        var headers = proxiedHeaders(forwarded, ticket: ticket, flags: screened.flags, cache: cacheKey == nil ? "bypass" : "miss")
         let upstream = forwarded.response
         if chat.stream && upstream.status == 200 {
             headers[.contentType] = "text/event-stream"
@@ -153,7 +164,15 @@ struct ProxyHandler: Sendable {
             // A provider's 4xx (the 5xx/429 ones were already turned into errors) used nothing billable.
             await admission.refund(ticket, logger: context.logger)
         }
-        let outBody = screening.screenResponse(body, parsed: parsed, session: screened.session, logger: context.logger)
+        var outBody = screening.screenResponse(body, parsed: parsed, session: screened.session, logger: context.logger, restoring: false)
+        if let cacheKey, upstream.status == 200, parsed != nil, !forwarded.degraded {
+            let answer = CachedAnswer(provider: forwarded.target.provider.name, target: forwarded.target.target.model, body: outBody)
+            await responses.store(answer, key: cacheKey, ttlSeconds: policy.cache.ttlSeconds, logger: context.logger)
+        }
+        if screening.restores {
+            // Restoring what is already screened is the same step a cache hit takes.
+            outBody = screening.screenResponse(outBody, parsed: try? JSONParser.parse(outBody), session: screened.session, logger: context.logger)
+        }
         audit.proxied(
             requestID: context.requestID, endpoint: "chat.completions", principal: principal, requested: chat.model, forwarded: forwarded,
             status: upstream.status, stream: false, outcome: upstream.status < 400 ? "completed" : "provider_refused",
@@ -192,7 +211,7 @@ struct ProxyHandler: Sendable {
         } else {
             await admission.refund(ticket, logger: context.logger)
         }
-        var headers = proxiedHeaders(forwarded, ticket: ticket, flags: [])
+        var headers = proxiedHeaders(forwarded, ticket: ticket, flags: [], cache: "bypass")
         headers[.contentType] = "application/json"
         return Response(status: .init(code: forwarded.response.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
@@ -217,11 +236,36 @@ struct ProxyHandler: Sendable {
         }
     }
 
-    private func proxiedHeaders(_ forwarded: ForwardedResponse, ticket: AdmissionTicket, flags: [String]) -> HTTPFields {
+    /// Answers from the cache: no provider call, so the reservation settles to zero tokens (the request
+    /// still counts toward rpm and usage), and output screening runs as for a fresh answer.
+    private func answerFromCache(
+        _ answer: CachedAnswer, chat: ChatCompletionRequest, plan: RoutePlan, principal: Principal, ticket: AdmissionTicket,
+        screened: ScreenedRequest, screening: ScreeningStage, context: GatewayRequestContext
+    ) async -> Response {
+        let started = ContinuousClock.now
+        await admission.settle(ticket, usage: TokenUsage(promptTokens: 0, completionTokens: 0), logger: context.logger)
+        let parsed = try? JSONParser.parse(answer.body)
+        let body = screening.screenResponse(answer.body, parsed: parsed, session: screened.session, logger: context.logger)
+        var headers = gatewayHeaders(model: plan.servedModel, provider: answer.provider, route: plan.routeHeader, ticket: ticket, flags: screened.flags, cache: "hit")
+        headers[.contentType] = "application/json"
+        audit.cacheHit(
+            requestID: context.requestID, principal: principal, requested: chat.model, plan: plan, provider: answer.provider,
+            flags: screened.flags, latency: started.secondsElapsed)
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    private func proxiedHeaders(_ forwarded: ForwardedResponse, ticket: AdmissionTicket, flags: [String], cache: String) -> HTTPFields {
+        gatewayHeaders(
+            model: forwarded.plan.servedModel + (forwarded.degraded ? ";degraded" : ""), provider: forwarded.target.provider.name,
+            route: forwarded.plan.routeHeader, ticket: ticket, flags: flags, cache: cache)
+    }
+
+    private func gatewayHeaders(model: String, provider: String, route: String?, ticket: AdmissionTicket, flags: [String], cache: String) -> HTTPFields {
         var headers = HTTPFields()
-        headers[.tollgateModel] = forwarded.plan.servedModel + (forwarded.degraded ? ";degraded" : "")
-        headers[.tollgateProvider] = forwarded.target.provider.name
-        if let route = forwarded.plan.routeHeader { headers[.tollgateRoute] = route }
+        headers[.tollgateModel] = model
+        headers[.tollgateProvider] = provider
+        headers[.tollgateCache] = cache
+        if let route { headers[.tollgateRoute] = route }
         if !flags.isEmpty { headers[.tollgateFlags] = flags.joined(separator: ",") }
         for (name, value) in ticket.headers {
             if let field = HTTPField.Name(name) { headers[field] = value }

@@ -61,16 +61,21 @@ struct ScreeningStage: Sendable {
         return result
     }
 
-    /// A non-streamed response with PII redacted (or restored, when configured).
-    func screenResponse(_ body: [UInt8], parsed: JSONValue?, session: RedactionSession?, logger: Logger) -> [UInt8] {
-        guard let runtime, runtime.settings.screenResponses || runtime.settings.restore, let parsed else { return body }
+    /// Whether responses get the request's values put back (`restore: true`).
+    var restores: Bool { runtime?.settings.restore ?? false }
+
+    /// A non-streamed response with PII redacted (or restored, when configured and `restoring`; the
+    /// response cache keeps the unrestored form, so it never holds a value the request had redacted).
+    func screenResponse(_ body: [UInt8], parsed: JSONValue?, session: RedactionSession?, logger: Logger, restoring: Bool = true) -> [UInt8] {
+        let restore = restoring && restores
+        guard let runtime, runtime.settings.screenResponses || restore, let parsed else { return body }
         let session = session ?? RedactionSession()
         let requestCounts = session.counts
         guard let choices = parsed["choices"]?.arrayValue else { return body }
         var changed = false
         let newChoices: [JSONValue] = choices.map { choice in
             guard let message = choice["message"], let content = message["content"]?.stringValue else { return choice }
-            let screened = screenText(content, runtime: runtime, session: session, requestCounts: requestCounts)
+            let screened = screenText(content, runtime: runtime, session: session, requestCounts: requestCounts, restoring: restore)
             if screened == content { return choice }
             changed = true
             return choice.setting("message", to: message.setting("content", to: .string(screened)))
@@ -79,12 +84,12 @@ struct ScreeningStage: Sendable {
         return JSONWriter.bytes(parsed.setting("choices", to: .array(newChoices)))
     }
 
-    func screenText(_ text: String, runtime: ScreeningRuntime, session: RedactionSession, requestCounts: [PIIType: Int]) -> String {
+    func screenText(_ text: String, runtime: ScreeningRuntime, session: RedactionSession, requestCounts: [PIIType: Int], restoring: Bool = true) -> String {
         var out = text
         if runtime.settings.screenResponses && !runtime.redactTypes.isEmpty {
             out = runtime.engine.redact(out, types: runtime.redactTypes.union(runtime.blockTypes), session: session)
         }
-        if runtime.settings.restore { out = session.restore(out, issuedBefore: requestCounts) }
+        if restoring && runtime.settings.restore { out = session.restore(out, issuedBefore: requestCounts) }
         return out
     }
 

@@ -165,6 +165,12 @@ public struct CacheSettings: Sendable, Equatable {
     public var enabled: Bool
     public var ttlSeconds: Int
     public var deterministicOnly: Bool
+
+    public init(enabled: Bool, ttlSeconds: Int, deterministicOnly: Bool) {
+        self.enabled = enabled
+        self.ttlSeconds = ttlSeconds
+        self.deterministicOnly = deterministicOnly
+    }
 }
 
 public struct ScreeningSettings: Sendable, Equatable {

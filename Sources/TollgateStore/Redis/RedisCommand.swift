@@ -15,6 +15,13 @@ struct RedisCommand: Sendable {
         scriptArguments = nil
     }
 
+    /// A plain command whose arguments were written (binary-safe) into `writer`.
+    init(written writer: RESPWriter) {
+        encoded = writer.command()
+        script = nil
+        scriptArguments = nil
+    }
+
     /// EVALSHA of `script`; `arguments` holds numkeys, the keys, then ARGV.
     init(evaluating script: RedisScript, arguments: RESPWriter) {
         var head = RESPWriter(capacity: 64)

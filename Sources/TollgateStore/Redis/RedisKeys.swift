@@ -20,6 +20,9 @@ struct RedisKeys: Sendable {
     func budget(team: String, bucket: String) -> String { "\(teamTag(team)):bg:\(Self.escape(bucket))" }
     func usage(team: String, periodKey: String) -> String { "\(teamTag(team)):us:\(Self.escape(periodKey))" }
 
+    /// A cached answer, by the hex SHA-256 of its key material (which already includes the team).
+    func cachedAnswer(digest: String) -> String { "\(prefix):cache:\(Self.escape(digest))" }
+
     private func teamTag(_ team: String) -> String { "\(prefix):{\(Self.escape(team))}" }
 
     /// Percent-encodes anything outside a safe set, so a team named `a}b` cannot break the hash tag.

@@ -11,9 +11,9 @@ import TollgateCore
 /// by itself with backoff. It never decides fail-open or fail-closed: the caller does.
 public final class RedisStore: StateStore {
     public let configuration: RedisStoreConfiguration
-    private let pool: RedisPool
+    let pool: RedisPool
     private let subscriber: RedisSubscriber
-    private let keys: RedisKeys
+    let keys: RedisKeys
     private let invalidations = InvalidationBroadcaster()
 
     /// Starts the connection threads; connecting is lazy and retried, so this never blocks or fails
