@@ -191,6 +191,19 @@ struct ProxyHandler: Sendable {
         let plan = try planner.plan(model: embedding.model, chat: nil, principal: principal, runtime: runtime)
         let ticket = try await admission.admit(
             principal: principal, policy: policy, servedModel: plan.servedModel, texts: embedding.inputs, maxTokens: 0, logger: context.logger)
+        var cacheKey: String?
+        if case .cacheable(let material) = CacheDecision.decide(
+            embedding: embedding, team: principal.team, servedModel: plan.servedModel, variant: plan.variant.name, settings: policy.cache)
+        {
+            let key = ResponseCacheStage.key(for: material)
+            if let answer = await responses.lookup(key, logger: context.logger) {
+                await admission.settle(ticket, usage: TokenUsage(promptTokens: 0, completionTokens: 0), logger: context.logger)
+                var headers = gatewayHeaders(model: plan.servedModel, provider: answer.provider, route: plan.routeHeader, ticket: ticket, flags: [], cache: "hit")
+                headers[.contentType] = "application/json"
+                return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
+            }
+            cacheKey = key
+        }
         let started = ContinuousClock.now
         let forwarded: ForwardedResponse
         let body: [UInt8]
@@ -211,7 +224,11 @@ struct ProxyHandler: Sendable {
         } else {
             await admission.refund(ticket, logger: context.logger)
         }
-        var headers = proxiedHeaders(forwarded, ticket: ticket, flags: [], cache: "bypass")
+        if let cacheKey, forwarded.response.status == 200, !forwarded.degraded {
+            let answer = CachedAnswer(provider: forwarded.target.provider.name, target: forwarded.target.target.model, body: body)
+            await responses.store(answer, key: cacheKey, ttlSeconds: policy.cache.ttlSeconds, logger: context.logger)
+        }
+        var headers = proxiedHeaders(forwarded, ticket: ticket, flags: [], cache: cacheKey == nil ? "bypass" : "miss")
         headers[.contentType] = "application/json"
         return Response(status: .init(code: forwarded.response.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }

@@ -62,6 +62,17 @@ import TollgateCore
         #expect(redacted == material(CacheDecision.decide(chat: other, team: "t", servedModel: "m", variant: "v", settings: Self.on)))
     }
 
+    @Test func embeddingsAreCacheableWithoutATemperatureAndNeverShareAChatEntry() throws {
+        let embedding = try EmbeddingsRequest.parse(Array(#"{"model":"m","input":"hi"}"#.utf8))
+        let decision = CacheDecision.decide(embedding: embedding, team: "t1", servedModel: "m", variant: "default", settings: Self.on)
+        #expect(material(decision) != nil)
+        var off = Self.on
+        off.enabled = false
+        #expect(material(CacheDecision.decide(embedding: embedding, team: "t1", servedModel: "m", variant: "default", settings: off)) == nil)
+        let chat = try decide(#"{"model":"m","input":"hi","messages":[{"role":"user","content":"hi"}],"temperature":0}"#)
+        #expect(material(chat) != material(decision))
+    }
+
     @Test func cachedAnswersRoundTripAndForeignBytesAreRejected() {
         let answer = CachedAnswer(provider: "openai", target: "gpt-4o-mini", body: Array(#"{"id":"x"}"#.utf8))
         #expect(answer.encoded().flatMap(CachedAnswer.init(decoding:)) == answer)

@@ -38,14 +38,14 @@ import TollgateStore
             let admitted = ContinuousClock.now
             admits.append(admitted - start)
             // What the request waits for (the hand-off to the settler), and on alternate rounds what
-            // the settler then spends on the store, off the request path.
+            // the settler then spends on the store, off the request path. The handed-off settle runs
+            // while the next round's admit goes out, as it does between requests in production.
             if round % 2 == 0, let reservation = ticket.reservation {
                 try await store.settle(reservation, actual: UsageAmount(promptTokens: 20, completionTokens: 100, costMicros: 0))
                 settles.append(ContinuousClock.now - admitted)
             } else {
                 await gate.settle(ticket, usage: TokenUsage(promptTokens: 20, completionTokens: 100), logger: logger)
                 handOffs.append(ContinuousClock.now - admitted)
-                await gate.settler.drain(timeout: .seconds(1))
             }
             #expect(ticket.reservation != nil)
             // The round trip as the admission path meets it: a ping after admission work, not

@@ -54,6 +54,24 @@ import TollgateUpstream
         }
     }
 
+    @Test func repeatedEmbeddingsAreAnsweredFromTheCache() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            let policy = GatewayHarness.policy(mocks: mocks, extra: "cache: {enabled: true, ttl_s: 60}\n")
+            try await GatewayHarness.withGateway(on: .embedded, policy: policy) { gw in
+                let body = #"{"model":"m0","input":["alpha","beta"],"encoding_format":"float"}"#
+                let first = try await gw.request("POST", "/v1/embeddings", body: body)
+                let second = try await gw.request("POST", "/v1/embeddings", body: body)
+                #expect(first.status == 200 && second.status == 200)
+                #expect(first.header("x-tollgate-cache") == "miss")
+                #expect(second.header("x-tollgate-cache") == "hit")
+                #expect(second.body == first.body)
+                let other = try await gw.request("POST", "/v1/embeddings", body: #"{"model":"m0","input":["alpha"],"encoding_format":"float"}"#)
+                #expect(other.header("x-tollgate-cache") == "miss")
+                #expect(mocks[0].provider.requestCount == 2)
+            }
+        }
+    }
+
     @Test func sampledStreamedAndDisabledRequestsBypassTheCache() async throws {
         try await GatewayHarness.withMocks([MockFaults()]) { mocks in
             let policy = GatewayHarness.policy(mocks: mocks, extra: "cache: {enabled: true, ttl_s: 60}\n")
