@@ -740,3 +740,95 @@ def test_admin_usage_matches_what_the_sdk_was_told_streams_included(env):
     usage = admin_usage(env, "metered")["total"]
     assert usage["requests"] == 4, usage
     assert usage["total_tokens"] == told, usage
+
+
+# --- admin-issued keys and policy reload, seen from the SDK ----------------------------------
+
+RELOAD_POLICY = """version: 1
+providers:
+  good: {{kind: openai, base_url: "http://127.0.0.1:{good}/v1", api_key_env: E2E_PROVIDER_KEY}}
+models:
+  gpt-4o-mini: {{targets: [{{provider: good, model: mock-small}}]}}
+{extra_models}teams:
+  ops: {{rpm: 1000}}
+"""
+
+
+@pytest.fixture(scope="module")
+def ops(env):
+    workdir = tempfile.mkdtemp(prefix="tollgate-sdk-reload-")
+    good, port = env["good"].rsplit(":", 1)[1], free_port()
+    path = os.path.join(workdir, "ops.yaml")
+    with open(path, "w") as f:
+        f.write(RELOAD_POLICY.format(good=good, extra_models="  gpt-4o: {targets: [{provider: good, model: mock-large}]}\n"))
+    with processes(["serve", "--config", path, "--port", str(port), "--data-dir", os.path.join(workdir, "data")],
+                   env={"TOLLGATE_ADMIN_TOKEN": ADMIN_TOKEN}):
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+        yield {"root": f"http://127.0.0.1:{port}", "policy": path, "good": good}
+
+
+def admin(root, method, path, body=None):
+    req = urllib.request.Request(root + path, json.dumps(body).encode() if body is not None else None, method=method,
+                                 headers={"Authorization": "Bearer " + ADMIN_TOKEN, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.status, json.loads(r.read())
+
+
+def eventually(check, timeout=4.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except (AssertionError, pytest.fail.Exception):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_an_issued_key_works_with_its_own_limits_and_stops_when_revoked(ops):
+    status, issued = admin(ops["root"], "POST", "/admin/keys", {"team": "ops", "name": "sdk", "rpm": 2,
+                                                                "models": ["gpt-4o-mini"]})
+    assert status == 201 and issued["key"].startswith("sk-tg-")
+    c = OpenAI(base_url=ops["root"] + "/v1", api_key=issued["key"], max_retries=0, timeout=SDK_TIMEOUT)
+    assert [m.id for m in c.models.list()] == ["gpt-4o-mini"]
+    raw = c.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=user("issued"))
+    assert raw.headers["x-ratelimit-limit-requests"] == "2"
+    with pytest.raises(openai.PermissionDeniedError) as err:
+        c.chat.completions.create(model="gpt-4o", messages=user("not for this key"))
+    assert err.value.code == "model_not_allowed"
+    admin(ops["root"], "DELETE", f"/admin/keys/{issued['id']}")
+    start = time.monotonic()
+    with pytest.raises(openai.AuthenticationError) as err:
+        c.chat.completions.create(model="gpt-4o-mini", messages=user("revoked"))
+    assert err.value.code == "invalid_api_key" and time.monotonic() - start < 1.5
+
+
+def test_a_key_past_its_expiry_is_refused(ops):
+    expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2))
+    _, issued = admin(ops["root"], "POST", "/admin/keys", {"team": "ops", "expires_at": expires})
+    c = OpenAI(base_url=ops["root"] + "/v1", api_key=issued["key"], max_retries=0, timeout=SDK_TIMEOUT)
+    c.chat.completions.create(model="gpt-4o-mini", messages=user("before expiry"))
+
+    def refused():
+        with pytest.raises(openai.AuthenticationError):
+            c.chat.completions.create(model="gpt-4o-mini", messages=user("after expiry"))
+    eventually(refused, timeout=5)
+
+
+def test_policy_edits_apply_without_restart_and_a_broken_edit_keeps_the_last_good_policy(ops):
+    _, issued = admin(ops["root"], "POST", "/admin/keys", {"team": "ops"})
+    c = OpenAI(base_url=ops["root"] + "/v1", api_key=issued["key"], max_retries=0, timeout=SDK_TIMEOUT)
+    assert c.chat.completions.create(model="gpt-4o", messages=user("before")).choices[0].message.content
+    with open(ops["policy"], "w") as f:
+        f.write(RELOAD_POLICY.format(good=ops["good"], extra_models=""))
+
+    def gone():
+        with pytest.raises(openai.NotFoundError):
+            c.chat.completions.create(model="gpt-4o", messages=user("after"))
+    eventually(gone)
+    with open(ops["policy"], "w") as f:
+        f.write("version: 1\nproviders: {good: {kind: nonsense}}\nmodels: 7\n")
+    time.sleep(2.5)
+    assert "still" in c.chat.completions.create(model="gpt-4o-mini", messages=user("still served")).choices[0].message.content
+    _, status = admin(ops["root"], "GET", "/admin/status")
+    assert "error" in json.dumps(status).lower()
