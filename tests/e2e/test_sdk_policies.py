@@ -876,3 +876,45 @@ def test_policy_edits_apply_without_restart_and_a_broken_edit_keeps_the_last_goo
     assert "still" in c.chat.completions.create(model="gpt-4o-mini", messages=user("still served")).choices[0].message.content
     _, status = admin(ops["root"], "GET", "/admin/status")
     assert "error" in json.dumps(status).lower()
+
+
+# --- raw HTTP: bodies the SDK cannot produce (duplicate JSON keys) ----------------------------
+
+def post_raw(base_url, body):
+    req = urllib.request.Request(base_url + "/chat/completions", body.encode(), method="POST", headers={
+        "Authorization": "Bearer " + DEMO_KEY, "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=SDK_TIMEOUT) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def forwarded_raw_body(mock_url):
+    with urllib.request.urlopen(mock_url + "/mock/last-request", timeout=5) as r:
+        return json.loads(r.read())["body"]
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: with duplicate keys the screen reads the LAST value, the redactor writes "
+                                       "the placeholder into the FIRST, and the raw email goes to the provider in the "
+                                       "last one, which Python/Go/JS JSON parsers use")
+@pytest.mark.parametrize("message", [
+    '{"role":"user","content":"hello","content":"jane.doe@example.com"}',
+    '{"role":"user","content":[{"type":"text","text":"hello","text":"jane.doe@example.com"}]}',
+])
+def test_duplicate_keys_cannot_smuggle_pii_past_redaction(env, message):
+    status = post_raw(env["strict"], '{"model":"gpt-4o-mini","messages":[%s]}' % message)
+    if status == 400:
+        return  # refusing duplicate keys is a fine answer
+    assert status == 200
+    assert EMAIL not in forwarded_raw_body(env["good"])
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: with duplicate keys only the last value is screened, but every value is "
+                                       "forwarded; a provider whose parser keeps the first one gets the injection")
+def test_duplicate_keys_cannot_smuggle_an_injection_past_screening(env):
+    status = post_raw(env["strict"], '{"model":"gpt-4o-mini","messages":[{"role":"user","content":%s,"content":"hello"}]}'
+                      % json.dumps(INJECTION))
+    if status in (400, 403):
+        return
+    assert "zebra-marker-4417" not in forwarded_raw_body(env["good"])
