@@ -33,6 +33,8 @@ POOL_HASH = "691211f96cb2423f5d28058b7fbe3388a736f9f176f9851f1d09fdc36336a616"
 METERED_KEY = "sk-tg-e2e-metered-key-000000000000000000000000000"  # team `metered`, usage read back
 METERED_HASH = "b34e2b54dc95d99a7120581b8a4300b3e54ebead7c6b9c60e5b6b2e83af89a39"
 ADMIN_TOKEN = "e2e-admin-token-sdk-policies"
+FRUGAL_KEY = "sk-tg-e2e-frugal-key-000000000000000000000000000"  # team `frugal`, models [auto, gpt-4o-mini]
+FRUGAL_HASH = "34b27af099bea15cb36ef1c109cdd9e7129e085e39d1516b21fa1dd6f80d107c"
 TPM_KEY = "sk-tg-e2e-tokens-key-000000000000000000000000000"    # team `tokens`, tpm 1500
 TPM_HASH = "f6a987d2df58a6c18352ff29a2f34437d8ce522f5f8ea94b1764ffa090616330"
 PACKS = os.path.join(ROOT, "policies", "packs")
@@ -92,6 +94,7 @@ teams:
   broke: {{budget: {{tokens: 1, period: total}}, keys: [{BUDGET_HASH}]}}
   burst: {{rpm: 5, keys: [{BURST_HASH}]}}
   metered: {{keys: [{METERED_HASH}]}}
+  frugal: {{models: [auto, gpt-4o-mini], keys: [{FRUGAL_HASH}]}}
   tokens: {{tpm: 1500, keys: [{TPM_HASH}]}}
   pool: {{budget: {{tokens: 1, period: total}}, keys: [{POOL_HASH}]}}
 screening:
@@ -532,14 +535,16 @@ def test_sdk_timeout_shorter_than_the_provider_is_an_api_timeout_error(env):
 
 # --- routing ---------------------------------------------------------------------------------
 
+COMPLEX_PROMPT = ("Prove step by step that the sum of the first n odd numbers is n^2, then write a Python "
+                  "function with unit tests that verifies it for n up to 1000, analyze its complexity, and "
+                  "explain why the induction argument works. Why does it hold? Compare with an integral.")
+
+
 def test_auto_routes_simple_and_complex_prompts(client):
     simple = client.chat.completions.with_raw_response.create(model="auto", messages=user("hi"))
     assert simple.headers["x-tollgate-model"] == "gpt-4o-mini"
     assert simple.headers["x-tollgate-route"].startswith("auto;")
-    complex_prompt = ("Prove step by step that the sum of the first n odd numbers is n^2, then write a Python "
-                      "function with unit tests that verifies it for n up to 1000, analyze its complexity, and "
-                      "explain why the induction argument works. Why does it hold? Compare with an integral.")
-    hard = client.chat.completions.with_raw_response.create(model="auto", messages=user(complex_prompt))
+    hard = client.chat.completions.with_raw_response.create(model="auto", messages=user(COMPLEX_PROMPT))
     assert hard.headers["x-tollgate-model"] == "gpt-4o"
     assert "model=gpt-4o" in hard.headers["x-tollgate-route"]
     stream_model = client.chat.completions.with_raw_response.create(model="auto", messages=user("hi"), stream=True)
@@ -755,6 +760,21 @@ def test_admin_usage_matches_what_the_sdk_was_told_streams_included(env):
     usage = admin_usage(env, "metered")["total"]
     assert usage["requests"] == 4, usage
     assert usage["total_tokens"] == told, usage
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a team allowed [auto, gpt-4o-mini] gets gpt-4o served when `auto` routes "
+                                       "a complex prompt to it; the router ignores the team's model allow-list")
+def test_auto_never_serves_a_model_the_team_may_not_use(env):
+    c = OpenAI(base_url=env["strict"], api_key=FRUGAL_KEY, max_retries=0, timeout=SDK_TIMEOUT)
+    assert [m.id for m in c.models.list()] == ["gpt-4o-mini", "auto"]
+    with pytest.raises(openai.PermissionDeniedError):
+        c.chat.completions.create(model="gpt-4o", messages=user("direct"))
+    try:
+        raw = c.chat.completions.with_raw_response.create(model="auto", messages=user(COMPLEX_PROMPT))
+    except openai.PermissionDeniedError as e:
+        assert e.code == "model_not_allowed"
+        return
+    assert raw.headers["x-tollgate-model"] == "gpt-4o-mini"
 
 
 # --- admin-issued keys and policy reload, seen from the SDK ----------------------------------
