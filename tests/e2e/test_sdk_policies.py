@@ -20,7 +20,7 @@ import openai
 import pytest
 from openai import AsyncOpenAI, OpenAI
 
-from conftest import DEMO_HASH, DEMO_KEY, ROOT, free_port, processes, wait_http
+from conftest import BINARY, DEMO_HASH, DEMO_KEY, ROOT, free_port, processes, wait_http
 
 RL_KEY = "sk-tg-e2e-rl-key-000000000000000000000000000"        # team `limited`, rpm 3
 BUDGET_KEY = "sk-tg-e2e-budget-key-000000000000000000000000000"  # team `broke`, 1-token budget
@@ -106,6 +106,7 @@ screening:
   responses: true
 circuit_breaker: {{failure_threshold: 1000, window_s: 30, cooldown_s: 15, half_open_probes: 1}}
 retries: {{max: 1, backoff_ms: 10}}
+audit: {{path: audit-{injection_action}/audit.jsonl, fsync: batch}}
 """
 
 
@@ -134,7 +135,7 @@ def env():
             wait_http(f"http://127.0.0.1:{port}/healthz")
         yield {"strict": f"http://127.0.0.1:{strict}/v1", "strict_root": f"http://127.0.0.1:{strict}", "lenient": f"http://127.0.0.1:{lenient}/v1",
                "good": f"http://127.0.0.1:{good}", "backup": f"http://127.0.0.1:{backup}",
-               "broken": f"http://127.0.0.1:{broken}"}
+               "broken": f"http://127.0.0.1:{broken}", "audit": os.path.join(workdir, "audit-block", "audit.jsonl")}
 
 
 @pytest.fixture
@@ -272,6 +273,13 @@ def test_injection_with_flag_action_succeeds_and_is_flagged(lenient):
     flags = raw.headers.get("x-tollgate-flags", "")
     assert flags and any(rule in flags for rule in injection_rule_ids()), flags
     assert raw.parse().choices[0].message.content
+
+
+def test_a_flagged_stream_carries_the_flags_header(lenient):
+    with lenient.chat.completions.with_streaming_response.create(
+            model="gpt-4o-mini", messages=user(INJECTION), stream=True) as raw:
+        assert any(rule in raw.headers.get("x-tollgate-flags", "") for rule in injection_rule_ids())
+        assert "zebra-marker-4417" in stream_text(raw.parse())
 
 
 def test_a_clean_prompt_is_not_flagged(lenient):
@@ -1118,3 +1126,25 @@ def test_redis_backend_in_the_file_with_the_url_from_the_flag_starts(replicas):
             except (urllib.error.URLError, ConnectionError):
                 time.sleep(0.1)
         pytest.fail(f"serve exited with {proc.poll()} instead of serving")
+
+
+def test_the_audit_trail_records_sdk_traffic_without_prompts_keys_or_pii(client, env):
+    import subprocess
+    marker = "audit-marker-5521"
+    r = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=user(f"{marker} {EMAIL}"))
+    request_id = r.headers["x-request-id"]
+    with pytest.raises(openai.PermissionDeniedError):
+        client.chat.completions.create(model="gpt-4o-mini", messages=user(INJECTION))
+
+    def recorded():
+        with open(env["audit"]) as f:
+            text = f.read()
+        assert request_id in text
+        return text
+    text = eventually(recorded, timeout=5)
+    for secret in (marker, EMAIL, "zebra-marker-4417", DEMO_KEY, "sk-provider-e2e"):
+        assert secret not in text, secret
+    line = next(json.loads(l) for l in text.splitlines() if request_id in l)
+    assert "EMAIL" in json.dumps(line)
+    verify = subprocess.run([BINARY, "audit", "verify", env["audit"]], capture_output=True, text=True, timeout=30)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
