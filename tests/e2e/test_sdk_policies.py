@@ -882,6 +882,20 @@ def test_requests_refused_by_a_key_limit_do_not_use_up_the_team_limit(ops):
     assert after in (before - 2, before - 1), (before, after)  # the team's rpm 1000 refills one per 60 ms
 
 
+def test_waiting_retry_after_seconds_is_enough(ops):
+    # rpm 120 refills one request every 0.5 s, so Retry-After must round up to 1, never down to 0.
+    _, issued = admin(ops["root"], "POST", "/admin/keys", {"team": "ops", "rpm": 120})
+    outcomes = gather_outcomes(ops["root"] + "/v1", issued["key"], 125)
+    refused = [e for e in outcomes[1] if isinstance(e, openai.RateLimitError)]
+    # 125 requests at once; on a busy machine a slot or two may refill before the last is admitted.
+    assert 120 <= len(outcomes[0]) <= 124 and len(refused) == 125 - len(outcomes[0]), outcomes[1][:3]
+    retry_after = [int(e.response.headers["retry-after"]) for e in refused]
+    assert min(retry_after) >= 1, retry_after
+    time.sleep(max(retry_after))
+    c = OpenAI(base_url=ops["root"] + "/v1", api_key=issued["key"], max_retries=0, timeout=SDK_TIMEOUT)
+    c.chat.completions.create(model="gpt-4o-mini", messages=user("after waiting as told"))
+
+
 def test_a_key_past_its_expiry_is_refused(ops):
     expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2))
     _, issued = admin(ops["root"], "POST", "/admin/keys", {"team": "ops", "expires_at": expires})
