@@ -47,6 +47,7 @@ SDK_TIMEOUT = 15
 
 def policy(ports, injection_action, restore):
     good, backup, broken, dead, spare, slow = ports
+    pii_actions = ", actions: {SECRET: block}" if restore else ""
     return f"""version: 1
 server: {{max_body_bytes: 65536}}
 providers:
@@ -102,7 +103,7 @@ teams:
   pool: {{budget: {{tokens: 1, period: total}}, keys: [{POOL_HASH}]}}
 screening:
   injection: {{action: {injection_action}, packs: [{PACKS}/injection.yaml]}}
-  pii: {{action: redact, pack: {PACKS}/pii.yaml, restore: {str(restore).lower()}}}
+  pii: {{action: redact, pack: {PACKS}/pii.yaml, restore: {str(restore).lower()}{pii_actions}}}
   responses: true
 circuit_breaker: {{failure_threshold: 1000, window_s: 30, cooldown_s: 15, half_open_probes: 1}}
 retries: {{max: 1, backoff_ms: 10}}
@@ -327,6 +328,15 @@ def test_restore_gives_the_client_its_own_email_back(lenient, env):
     assert EMAIL in r.choices[0].message.content and "[EMAIL_1]" not in r.choices[0].message.content
     _, body = last_provider_request(env["good"])
     assert EMAIL not in json.dumps(body)
+
+
+def test_a_pii_type_set_to_block_is_refused_without_echoing_the_value(lenient):
+    secret = "sk-proj-abcdefghijklmnopqrstuvwx1234567890AB"
+    for stream in (False, True):
+        with pytest.raises(openai.PermissionDeniedError) as err:
+            lenient.chat.completions.create(model="gpt-4o-mini", messages=user(f"my key is {secret}"), stream=stream)
+        assert err.value.code == "policy_violation" and secret not in err.value.body["message"]
+        assert "abcdefghijklmnop" not in err.value.body["message"]
 
 
 def test_restore_in_a_stream_split_into_tiny_chunks(lenient):
@@ -810,6 +820,14 @@ models:
   gpt-4o-mini: {{targets: [{{provider: good, model: mock-small}}]}}
   flaky: {{targets: [{{provider: broken, model: mock-broken}}], degrade_to: gpt-4o-mini}}
   doomed: {{targets: [{{provider: broken, model: mock-doomed}}]}}
+  canaried:
+    variants:
+      - {{name: stable, weight: 50, targets: [{{provider: good, model: mock-stable}}]}}
+      - name: canary
+        weight: 50
+        targets: [{{provider: broken, model: mock-bad-canary}}]
+        rollback: {{max_error_rate: 0.2, min_requests: 5, window_s: 60}}
+    sticky: none
 {extra_models}teams:
   ops: {{rpm: 1000}}
 circuit_breaker: {{failure_threshold: 2, window_s: 30, cooldown_s: 30, half_open_probes: 1}}
@@ -930,6 +948,22 @@ def test_an_open_breaker_degrades_to_the_fallback_model_or_fails_fast(ops):
     assert err.value.response.headers.get("retry-after", "").isdigit()
     _, status = admin(ops["root"], "GET", "/admin/status")
     assert "open" in json.dumps(status)
+
+
+def test_a_failing_canary_is_rolled_back_and_everyone_gets_the_stable_variant(ops):
+    _, issued = admin(ops["root"], "POST", "/admin/keys", {"team": "ops"})
+    c = OpenAI(base_url=ops["root"] + "/v1", api_key=issued["key"], max_retries=0, timeout=SDK_TIMEOUT)
+    outcomes = []
+    for i in range(60):
+        try:
+            outcomes.append(c.chat.completions.create(model="canaried", messages=user(f"canary {i}")).model)
+        except openai.APIStatusError as e:
+            outcomes.append(e.status_code)
+    failures = [o for o in outcomes if not isinstance(o, str)]
+    assert 1 <= len(failures) <= 15, outcomes
+    assert outcomes[-30:] == ["mock-stable"] * 30, outcomes
+    _, status = admin(ops["root"], "GET", "/admin/status")
+    assert "canaried" in json.dumps(status["canaries"]) and "true" in json.dumps(status["canaries"]).lower()
 
 
 def test_policy_edits_apply_without_restart_and_a_broken_edit_keeps_the_last_good_policy(ops):
