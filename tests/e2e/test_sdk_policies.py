@@ -405,6 +405,17 @@ def test_tools_and_unknown_fields_reach_the_provider_untouched(client, env):
     assert body["model"] == "mock-small"
 
 
+def test_the_provider_gets_the_provider_key_never_the_clients_key_or_headers(env):
+    c = OpenAI(base_url=env["strict"], api_key=DEMO_KEY, max_retries=0, timeout=SDK_TIMEOUT,
+               organization="org-client-secret", project="proj-client-secret")
+    c.chat.completions.create(model="gpt-4o-mini", messages=user("whose key?"), extra_headers={"x-client-private": "p1"})
+    headers, _ = last_provider_request(env["good"])
+    assert headers.get("authorization") == "Bearer sk-provider-e2e"
+    text = json.dumps(headers)
+    for leaked in (DEMO_KEY, "org-client-secret", "proj-client-secret", "x-client-private"):
+        assert leaked not in text, leaked
+
+
 def test_a_tool_call_conversation_with_null_assistant_content_is_accepted(client):
     r = client.chat.completions.create(model="gpt-4o-mini", tools=TOOLS, messages=[
         {"role": "user", "content": "weather in Paris?"},
