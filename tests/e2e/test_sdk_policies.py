@@ -981,6 +981,9 @@ def test_policy_edits_apply_without_restart_and_a_broken_edit_keeps_the_last_goo
     _, issued = admin(ops["root"], "POST", "/admin/keys", {"team": "ops"})
     c = OpenAI(base_url=ops["root"] + "/v1", api_key=issued["key"], max_retries=0, timeout=SDK_TIMEOUT)
     assert c.chat.completions.create(model="gpt-4o", messages=user("before")).choices[0].message.content
+    words = " ".join(f"w{i}" for i in range(30))
+    in_flight = c.chat.completions.create(model="gpt-4o", messages=user(words), stream=True,
+                                          extra_body={"mock": {"chunk_delay_ms": 100}})
     with open(ops["policy"], "w") as f:
         f.write(RELOAD_POLICY.format(good=ops["good"], broken=ops["broken"], extra_models=""))
 
@@ -988,6 +991,8 @@ def test_policy_edits_apply_without_restart_and_a_broken_edit_keeps_the_last_goo
         with pytest.raises(openai.NotFoundError):
             c.chat.completions.create(model="gpt-4o", messages=user("after"))
     eventually(gone)
+    # The stream that started before the edit finishes on the policy it started with.
+    assert stream_text(in_flight).endswith(words)
     with open(ops["policy"], "w") as f:
         f.write("version: 1\nproviders: {good: {kind: nonsense}}\nmodels: 7\n")
     time.sleep(2.5)
