@@ -6,6 +6,7 @@
 # alternating the two gateways ROUNDS times; prints each p50 and the median difference.
 #
 #   bench/auth-and-limits/http_added.sh [rounds=5] [seconds=5]
+#   STATE=memory bench/auth-and-limits/http_added.sh   # both gateways on the embedded store instead
 # Needs nginx, wrk, redis-server; uses the release binary (builds it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,7 +21,9 @@ sed -e "s|__DIR__|$WORK|g" -e "s|__STATIC__|$STATIC|g" -e "s|__PROXY__|$PROXY|g"
 policy() { # name team-extra
   sed -e "s|__STATIC__|$STATIC|g" -e "s|__MOCK__|$MOCK|g" -e "s|__KEYHASH__|$KEYHASH|g" bench/policy.yaml.tmpl \
     | sed -e "s|^  bench: {keys: \[\(.*\)\]}|  bench: {keys: [\1]$2}|" > "$WORK/$1.yaml"
-  printf 'state: {backend: redis, url: "redis://127.0.0.1:%s/0"}\n' "$REDIS" >> "$WORK/$1.yaml"
+  if [[ "${STATE:-redis}" == redis ]]; then
+    printf 'state: {backend: redis, url: "redis://127.0.0.1:%s/0"}\n' "$REDIS" >> "$WORK/$1.yaml"
+  fi
   # Prices make the USD budget real work (cost computed on admit and settle).
   sed -i -e 's|bench-model: {targets: \[{provider: static, model: bench-upstream}\]}|bench-model: {targets: [{provider: static, model: bench-upstream}], price: {input_per_1m: 0.5, output_per_1m: 1.5}}|' "$WORK/$1.yaml"
 }
@@ -56,7 +59,7 @@ for r in $(seq 1 "$ROUNDS"); do
   a=$(p50_us "$PLAIN"); b=$(p50_us "$LIMITED")
   d=$(python3 -c "print(f'{$b - $a:.0f}')")
   diffs+=("$d")
-  echo "round $r: p50 without limits ${a} µs, with limits + budget on Redis ${b} µs, added ${d} µs"
+  echo "round $r: p50 without limits ${a} µs, with limits + budget (${STATE:-redis} store) ${b} µs, added ${d} µs"
 done
 python3 -c "import statistics,sys; print(f'median added p50: {statistics.median(map(float, sys.argv[1:])):.0f} µs over $ROUNDS rounds of ${DUR}s (wrk -c1)')" "${diffs[@]}"
 redis-benchmark -p "$REDIS" -n 20000 -c 1 -t ping 2>/dev/null | tail -4 | awk '/latency summary/ { getline; getline; print "redis-benchmark PING p50 on this machine now: " $3 * 1000 " µs" }'

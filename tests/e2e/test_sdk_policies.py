@@ -764,8 +764,6 @@ def test_provider_429_is_a_retryable_status_with_retry_after(client):
     assert err.value.response.headers.get("retry-after", "").isdigit()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: DESIGN.md lists x-tollgate-cache: hit|miss|bypass as a response header; "
-                                       "the gateway never sends it (not even bypass with the cache disabled)")
 def test_responses_say_whether_the_cache_served_them(client):
     raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=user("cache?"))
     assert raw.headers.get("x-tollgate-cache") in ("hit", "miss", "bypass")
