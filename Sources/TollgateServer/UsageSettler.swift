@@ -8,8 +8,10 @@ import TollgateStore
 ///
 /// The reservation taken at admission already holds the budget, so nothing needs the correction before
 /// the client gets its answer; doing it inline would add a second store round trip to every request.
-/// Corrections run as tasks of their own, at most `capacity` at a time: beyond that the caller waits
-/// for its own correction (back-pressure, never a silent drop). A correction the store certainly did
+/// A correction is started in order (on Redis its command is written before `submit` returns, so the
+/// next admission of this replica already sees it) and its reply is awaited elsewhere; at most
+/// `capacity` are pending: beyond that the caller waits for its own correction (back-pressure, never a
+/// silent drop). A correction the store certainly did
 /// not apply (`StoreError.certainlyNotApplied`: Redis unreachable, queue full) is retried with backoff
 /// until `retryWindow` runs out; one that may have been applied (a reply lost mid-flight) is not sent
 /// again, because settling twice would count its usage twice. Either loss is logged and counted.
@@ -23,6 +25,18 @@ final class UsageSettler: Sendable {
             case .settle: return "settle"
             case .refund: return "refund"
             }
+        }
+
+        var reservation: Reservation {
+            switch self {
+            case .settle(let reservation, _), .refund(let reservation): return reservation
+            }
+        }
+
+        /// Nil for a refund.
+        var actual: UsageAmount? {
+            if case .settle(_, let actual) = self { return actual }
+            return nil
         }
     }
 
@@ -43,7 +57,9 @@ final class UsageSettler: Sendable {
     /// Corrections not yet written (queued, in flight or waiting to retry).
     var backlog: Int { pending.load(ordering: .acquiring) }
 
-    /// Starts the correction and returns at once, unless `capacity` corrections are already pending.
+    /// Starts the correction and returns without waiting for the store's reply, unless `capacity`
+    /// corrections are already pending. The store orders it ahead of anything sent later (Redis: the
+    /// command is on the socket when this returns), so this replica's next admission sees it.
     func submit(_ correction: Correction, logger: Logger) async {
         let admitted = pending.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue <= capacity
         guard admitted else {
@@ -51,9 +67,22 @@ final class UsageSettler: Sendable {
             await apply(correction, logger: logger)
             return
         }
-        Task {
-            await self.apply(correction, logger: logger)
-            self.pending.wrappingSubtract(1, ordering: .acquiringAndReleasing)
+        store.startCorrection(correction.reservation, actual: correction.actual) { error in
+            guard let error else {
+                self.pending.wrappingSubtract(1, ordering: .acquiringAndReleasing)
+                return
+            }
+            self.metrics.count("store_unavailable", labels: [("operation", correction.operation)])
+            guard self.mayRetry(error, startedAt: ContinuousClock.now, delay: .zero) else {
+                self.lost(correction, error: error.description, logger: logger)
+                self.pending.wrappingSubtract(1, ordering: .acquiringAndReleasing)
+                return
+            }
+            Task {
+                try? await Task.sleep(for: Self.firstRetryDelay)
+                await self.apply(correction, logger: logger)
+                self.pending.wrappingSubtract(1, ordering: .acquiringAndReleasing)
+            }
         }
     }
 
@@ -73,21 +102,23 @@ final class UsageSettler: Sendable {
         await drain(timeout: timeout)
     }
 
+    static let firstRetryDelay = Duration.milliseconds(250)
+
+    /// Writes the correction, retrying while the store certainly did not apply it.
     private func apply(_ correction: Correction, logger: Logger) async {
         let started = ContinuousClock.now
-        var delay = Duration.milliseconds(250)
+        var delay = Self.firstRetryDelay
         while true {
             do {
-                switch correction {
-                case .settle(let reservation, let actual): try await store.settle(reservation, actual: actual)
-                case .refund(let reservation): try await store.refund(reservation)
+                if let actual = correction.actual {
+                    try await store.settle(correction.reservation, actual: actual)
+                } else {
+                    try await store.refund(correction.reservation)
                 }
                 return
             } catch let error as StoreError {
                 metrics.count("store_unavailable", labels: [("operation", correction.operation)])
-                let retry = error.certainlyNotApplied && !stopping.load(ordering: .acquiring)
-                    && ContinuousClock.now - started + delay < retryWindow
-                guard retry else {
+                guard mayRetry(error, startedAt: started, delay: delay) else {
                     lost(correction, error: error.description, logger: logger)
                     return
                 }
@@ -98,6 +129,11 @@ final class UsageSettler: Sendable {
                 return
             }
         }
+    }
+
+    /// Only what the store never received is sent again, and only until `retryWindow` or shutdown.
+    private func mayRetry(_ error: StoreError, startedAt: ContinuousClock.Instant, delay: Duration) -> Bool {
+        error.certainlyNotApplied && !stopping.load(ordering: .acquiring) && ContinuousClock.now - startedAt + delay < retryWindow
     }
 
     /// A lost settle leaves the budget charged at the reservation (the conservative side); a lost

@@ -26,6 +26,10 @@ public protocol StateStore: Sendable {
     func settle(_ reservation: Reservation, actual: UsageAmount) async throws
     /// Returns a failed request's reservation without counting usage.
     func refund(_ reservation: Reservation) async throws
+    /// Starts a settle (or, with `actual` nil, a refund) without waiting for its outcome: when this
+    /// returns, the correction is applied or already on its way ahead of any later call, so the next
+    /// admission sees it. `completion` gets nil or the error, possibly on another thread, and must be quick.
+    func startCorrection(_ reservation: Reservation, actual: UsageAmount?, completion: @escaping @Sendable (StoreError?) -> Void)
     /// A team's usage in the period of kind `period` containing `now`, in total and per key.
     func usage(team: String, period: BudgetPeriod, now: Date) async throws -> UsageReport
 
@@ -36,6 +40,22 @@ public protocol StateStore: Sendable {
     func keyInvalidations() -> AsyncStream<KeyInvalidation>
     /// Flushes pending state and releases threads and connections; the store is unusable afterwards.
     func shutdown() async
+}
+
+extension StateStore {
+    /// For stores without an ordered way to start a write: runs the correction as a task of its own.
+    public func startCorrection(_ reservation: Reservation, actual: UsageAmount?, completion: @escaping @Sendable (StoreError?) -> Void) {
+        Task {
+            do {
+                if let actual { try await settle(reservation, actual: actual) } else { try await refund(reservation) }
+                completion(nil)
+            } catch let error as StoreError {
+                completion(error)
+            } catch {
+                completion(.unavailable(String(describing: error)))
+            }
+        }
+    }
 }
 
 /// A message to per-replica key caches.

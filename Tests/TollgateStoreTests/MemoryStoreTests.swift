@@ -10,6 +10,11 @@ struct MemoryStoreTests {
         #expect(admitted == 20)
     }
 
+    @Test func aStartedCorrectionIsAppliedBeforeTheNextAdmission() async throws {
+        let store = try MemoryStore(dataDirectory: nil)
+        #expect(try await StoreTestSupport.startedCorrectionIsSeenByTheNextAdmission(store))
+    }
+
     @Test func budgetUnderThirtyConcurrentReservationsOvershootsByAtMostOne() async throws {
         let store = try MemoryStore(dataDirectory: nil)
         let request = StoreTestSupport.budgetRequest(budget: 1000, reserve: 150)

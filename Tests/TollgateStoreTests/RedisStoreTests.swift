@@ -22,6 +22,17 @@ struct RedisStoreTests {
         await store.shutdown()
     }
 
+    @Test func aStartedCorrectionIsOrderedBeforeTheNextAdmission() async throws {
+        let server = try RedisServerFixture()
+        defer { server.stop() }
+        let store = try makeStore(server)
+        for round in 0..<20 {
+            _ = try server.command(["FLUSHALL"])
+            #expect(try await StoreTestSupport.startedCorrectionIsSeenByTheNextAdmission(store), "round \(round)")
+        }
+        await store.shutdown()
+    }
+
     @Test func twoReplicasSharingRedisAdmitExactly20Together() async throws {
         let server = try RedisServerFixture()
         defer { server.stop() }

@@ -16,6 +16,17 @@ enum StoreTestSupport {
             ])
     }
 
+    /// Admits 150 tokens against a 200-token budget, starts a settle to 10 without awaiting it, then
+    /// admits twice more: the third admission fits only if the settle was ordered before it.
+    static func startedCorrectionIsSeenByTheNextAdmission(_ store: any StateStore) async throws -> Bool {
+        let request = budgetRequest(team: "ordered", budget: 200, reserve: 150)
+        guard case .admitted(let first) = try await store.admit(request, now: Date()) else { return false }
+        let reservation = first.reservation
+        store.startCorrection(reservation, actual: UsageAmount(promptTokens: 4, completionTokens: 6, costMicros: 0)) { _ in }
+        guard isAdmitted(try await store.admit(request, now: Date())) else { return false }
+        return isAdmitted(try await store.admit(request, now: Date()))
+    }
+
     /// Fires `count` admissions at once and returns how many were admitted.
     static func concurrentAdmits(
         _ stores: [any StateStore], count: Int, request: AdmissionRequest, now: @escaping @Sendable () -> Date = { Date() }

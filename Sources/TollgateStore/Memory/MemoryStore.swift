@@ -130,6 +130,12 @@ public final class MemoryStore: StateStore {
         apply(reservation, actual: UsageAmount(promptTokens: 0, completionTokens: 0, costMicros: 0), countUsage: false)
     }
 
+    /// In memory the correction is applied before this returns.
+    public func startCorrection(_ reservation: Reservation, actual: UsageAmount?, completion: @escaping @Sendable (StoreError?) -> Void) {
+        apply(reservation, actual: actual ?? UsageAmount(promptTokens: 0, completionTokens: 0, costMicros: 0), countUsage: actual != nil)
+        completion(nil)
+    }
+
     private func apply(_ reservation: Reservation, actual: UsageAmount, countUsage: Bool) {
         let team = reservation.team
         state.withLock { state in

@@ -7,9 +7,9 @@ final class RedisPool: Sendable {
     private let workers: [RedisWorker]
     private let next = Atomic<Int>(0)
 
-    init(url: RedisURL, size: Int, options: RedisConnectionOptions, logger: Logger) {
+    init(url: RedisURL, size: Int, options: RedisConnectionOptions, greeting: [RedisCommand] = [], logger: Logger) {
         workers = (0..<max(1, size)).map {
-            RedisWorker(url: url, options: options, name: "tollgate-redis-\($0)", logger: logger)
+            RedisWorker(url: url, options: options, name: "tollgate-redis-\($0)", greeting: greeting, logger: logger)
         }
     }
 
@@ -18,6 +18,19 @@ final class RedisPool: Sendable {
         let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
         let slot = Int(UInt(bitPattern: index) % UInt(workers.count))
         return try await workers[slot].execute(command).checked()
+    }
+
+    /// Writes the command now and hands its checked reply to `completion` (on a worker thread).
+    func send(_ command: RedisCommand, completion: @escaping @Sendable (Result<RedisValue, StoreError>) -> Void) {
+        let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+        let slot = Int(UInt(bitPattern: index) % UInt(workers.count))
+        workers[slot].send(command) { result in
+            completion(result.flatMap { reply in
+                do { return .success(try reply.checked()) } catch let error as StoreError { return .failure(error) } catch {
+                    return .failure(.unavailable(String(describing: error)))
+                }
+            })
+        }
     }
 
     func stop() {

@@ -19,6 +19,11 @@ enum RedisScripts {
     /// ARGV[1] packed: now (-1 = Redis TIME), n, m, m×(tokenLimit|-1, microsLimit|-1, reserveTokens,
     ///   reserveMicros, ttlSeconds|-1), n×(interval, limit, cost, tolerance). ARGV[2…n+1]: the rules' TAT fields.
     /// Returns {status(1 ok, 0 rate, 2 budget), index, dimension(1 tokens, 2 usd), now, n×(remaining, reset, retry)}.
+    /// Loaded on every new connection before anything else is sent on it, so a script call never
+    /// meets NOSCRIPT in normal operation (the EVAL fallback then only covers a SCRIPT FLUSH). That
+    /// keeps a started settle in order with the admissions after it even on Redis' first use.
+    static var all: [RedisScript] { [admit, settle, insertKey, revokeKey, keyByID, listKeys] }
+
     static let admit = RedisScript(
         """
         local number, fmt, floor = struct.unpack, string.format, math.floor

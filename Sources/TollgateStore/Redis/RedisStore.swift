@@ -22,7 +22,8 @@ public final class RedisStore: StateStore {
         self.configuration = configuration
         self.keys = RedisKeys(prefix: configuration.keyPrefix)
         self.pool = RedisPool(
-            url: configuration.url, size: configuration.poolSize, options: configuration.connection, logger: configuration.logger)
+            url: configuration.url, size: configuration.poolSize, options: configuration.connection,
+            greeting: RedisScripts.all.map { RedisCommand(["SCRIPT", "LOAD", $0.source]) }, logger: configuration.logger)
         let broadcaster = invalidations
         self.subscriber = RedisSubscriber(
             url: configuration.url, channel: keys.invalidationChannel, options: configuration.connection,
@@ -193,7 +194,23 @@ public final class RedisStore: StateStore {
         try await apply(reservation, actual: UsageAmount(promptTokens: 0, completionTokens: 0, costMicros: 0), countUsage: false)
     }
 
+    /// Writes the settle script call to the socket before returning (Redis runs commands in arrival
+    /// order, so a later admit sees it) and reports the reply when it comes.
+    public func startCorrection(_ reservation: Reservation, actual: UsageAmount?, completion: @escaping @Sendable (StoreError?) -> Void) {
+        let command = correction(reservation, actual: actual ?? UsageAmount(promptTokens: 0, completionTokens: 0, costMicros: 0), countUsage: actual != nil)
+        pool.send(command) { result in
+            switch result {
+            case .success: completion(nil)
+            case .failure(let error): completion(error)
+            }
+        }
+    }
+
     private func apply(_ reservation: Reservation, actual: UsageAmount, countUsage: Bool) async throws {
+        _ = try await pool.execute(correction(reservation, actual: actual, countUsage: countUsage))
+    }
+
+    private func correction(_ reservation: Reservation, actual: UsageAmount, countUsage: Bool) -> RedisCommand {
         let team = reservation.team
         var numbers: [Double] = []
         numbers.reserveCapacity(3 + 2 * reservation.tokenLimits.count + 3 * reservation.budgets.count + 6)
@@ -224,7 +241,7 @@ public final class RedisStore: StateStore {
         arguments.append(packed: numbers)
         for limit in reservation.tokenLimits { arguments.append(keys.rateLimitField(rule: limit.key)) }
         arguments.append(reservation.keyID ?? "")
-        _ = try await pool.execute(RedisCommand(evaluating: RedisScripts.settle, arguments: arguments))
+        return RedisCommand(evaluating: RedisScripts.settle, arguments: arguments)
     }
 
     public func usage(team: String, period: BudgetPeriod, now: Date) async throws -> UsageReport {

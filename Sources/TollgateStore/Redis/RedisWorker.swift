@@ -49,6 +49,8 @@ final class RedisWorker: @unchecked Sendable {
 
     private let url: RedisURL
     private let options: RedisConnectionOptions
+    /// Sent first on every new connection (SCRIPT LOAD of the store's scripts); replies are ignored.
+    private let greeting: [RedisCommand]
     private let state = Mutex(State())
     private let wakeup: WakeupPipe
     private let logger: Logger
@@ -57,7 +59,8 @@ final class RedisWorker: @unchecked Sendable {
     private var backoff: Duration
     private var healthy = true
 
-    init(url: RedisURL, options: RedisConnectionOptions, name: String, logger: Logger) {
+    init(url: RedisURL, options: RedisConnectionOptions, name: String, greeting: [RedisCommand] = [], logger: Logger) {
+        self.greeting = greeting
         self.logger = logger
         self.url = url
         self.options = options
@@ -76,6 +79,13 @@ final class RedisWorker: @unchecked Sendable {
             if let refusal = submit(job) { continuation.resume(returning: .failure(refusal)) }
         }
         return try result.get()
+    }
+
+    /// Writes the command before returning (or queues it, in order, while connecting) and calls
+    /// `completion` with the reply on the worker thread, or at once if the request is refused.
+    func send(_ command: RedisCommand, completion: @escaping Completion) {
+        let job = Job(command: command, completion: completion, sentAt: .now)
+        if let refusal = submit(job) { completion(.failure(refusal)) }
     }
 
     func stop() {
@@ -219,9 +229,14 @@ final class RedisWorker: @unchecked Sendable {
                     healthy = true
                     logger.info("Redis connection restored", metadata: ["redis.url": "\(url)"])
                 }
+                let greeting = self.greeting
                 state.withLock { state in
                     state.connection = fresh
                     state.writeFailure = nil
+                    for command in greeting {
+                        Self.write(command.encoded, on: fresh, state: &state, wakeup: wakeup)
+                        state.awaiting.append(Job(command: command, completion: { _ in }, sentAt: .now))
+                    }
                     let waiting = state.waiting
                     state.waiting.removeAll()
                     for var job in waiting {
