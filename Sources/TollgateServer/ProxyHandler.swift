@@ -164,14 +164,14 @@ struct ProxyHandler: Sendable {
             // A provider's 4xx (the 5xx/429 ones were already turned into errors) used nothing billable.
             await admission.refund(ticket, logger: context.logger)
         }
-        var outBody = screening.screenResponse(body, parsed: parsed, session: screened.session, logger: context.logger, restoring: false)
+        var outBody = screening.screenResponse(body, parsed: parsed, screened: screened, logger: context.logger, restoring: false)
         if let cacheKey, upstream.status == 200, parsed != nil, !forwarded.degraded {
             let answer = CachedAnswer(provider: forwarded.target.provider.name, target: forwarded.target.target.model, body: outBody)
             await responses.store(answer, key: cacheKey, ttlSeconds: policy.cache.ttlSeconds, logger: context.logger)
         }
         if screening.restores {
             // Restoring what is already screened is the same step a cache hit takes.
-            outBody = screening.screenResponse(outBody, parsed: try? JSONParser.parse(outBody), session: screened.session, logger: context.logger)
+            outBody = screening.screenResponse(outBody, parsed: try? JSONParser.parse(outBody), screened: screened, logger: context.logger)
         }
         audit.proxied(
             requestID: context.requestID, endpoint: "chat.completions", principal: principal, requested: chat.model, forwarded: forwarded,
@@ -262,7 +262,7 @@ struct ProxyHandler: Sendable {
         let started = ContinuousClock.now
         await admission.settle(ticket, usage: TokenUsage(promptTokens: 0, completionTokens: 0), logger: context.logger)
         let parsed = try? JSONParser.parse(answer.body)
-        let body = screening.screenResponse(answer.body, parsed: parsed, session: screened.session, logger: context.logger)
+        let body = screening.screenResponse(answer.body, parsed: parsed, screened: screened, logger: context.logger)
         var headers = gatewayHeaders(model: plan.servedModel, provider: answer.provider, route: plan.routeHeader, ticket: ticket, flags: screened.flags, cache: "hit")
         headers[.contentType] = "application/json"
         audit.cacheHit(

@@ -66,11 +66,13 @@ struct ScreeningStage: Sendable {
 
     /// A non-streamed response with PII redacted (or restored, when configured and `restoring`; the
     /// response cache keeps the unrestored form, so it never holds a value the request had redacted).
-    func screenResponse(_ body: [UInt8], parsed: JSONValue?, session: RedactionSession?, logger: Logger, restoring: Bool = true) -> [UInt8] {
+    func screenResponse(_ body: [UInt8], parsed: JSONValue?, screened: ScreenedRequest, logger: Logger, restoring: Bool = true) -> [UInt8] {
         let restore = restoring && restores
         guard let runtime, runtime.settings.screenResponses || restore, let parsed else { return body }
-        let session = session ?? RedactionSession()
-        let requestCounts = session.counts
+        let session = screened.session ?? RedactionSession()
+        // Only what the request itself issued is restored: placeholders the response screen adds (now
+        // or in an earlier pass over this body) stay redacted.
+        let requestCounts = screened.requestCounts
         guard let choices = parsed["choices"]?.arrayValue else { return body }
         var changed = false
         let newChoices: [JSONValue] = choices.map { choice in

@@ -128,6 +128,20 @@ import TollgateUpstream
         }
     }
 
+    @Test func responsePIIStaysRedactedOnMissesAndHitsWhileTheRequestsOwnValueIsRestored() async throws {
+        try await GatewayHarness.withMocks([MockFaults(reply: "Forwarded to other@corp.example and [EMAIL_1].")]) { mocks in
+            let policy = GatewayHarness.policy(mocks: mocks, extra: "cache: {enabled: true, ttl_s: 60}\n" + ScreeningTests.screening(restore: true))
+            try await GatewayHarness.withGateway(on: .embedded, policy: policy) { gw in
+                for expected in ["miss", "hit"] {
+                    let reply = try await gw.chat("m0", content: "I am dave@example.com", extra: Self.deterministic)
+                    #expect(reply.header("x-tollgate-cache") == expected)
+                    #expect(reply.text.contains("and dave@example.com."))
+                    #expect(!reply.text.contains("other@corp.example"))
+                }
+            }
+        }
+    }
+
     @Test(.enabled(if: TestRedis.enabled)) func replicasOnOneRedisShareTheCache() async throws {
         try await GatewayHarness.withMocks([MockFaults()]) { mocks in
             let policy = GatewayHarness.policy(mocks: mocks, extra: "cache: {enabled: true, ttl_s: 60}\n")
