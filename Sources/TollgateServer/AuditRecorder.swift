@@ -32,7 +32,7 @@ struct AuditRecorder: Sendable {
 
     /// An answer served from the response cache: no provider was called.
     func cacheHit(
-        requestID: String, principal: Principal, requested: String, plan: RoutePlan, provider: String, flags: [String], latency: Double
+        requestID: String, principal: Principal, requested: String, plan: RoutePlan, provider: String, stream: Bool, flags: [String], latency: Double
     ) {
         guard let trail else { return }
         trail.record([
@@ -40,7 +40,7 @@ struct AuditRecorder: Sendable {
             ("key_id", .string(principal.keyID)), ("team", .string(principal.team)),
             ("model_requested", .string(requested)), ("model_served", .string(plan.servedModel)),
             ("variant", .string(plan.variant.name)), ("provider", .string(provider)),
-            ("route", plan.routeHeader.map(JSONValue.string) ?? .null), ("status", .number("200")), ("stream", .bool(false)),
+            ("route", plan.routeHeader.map(JSONValue.string) ?? .null), ("status", .number("200")), ("stream", .bool(stream)),
             ("outcome", .string("cache_hit")), ("prompt_tokens", .number("0")), ("completion_tokens", .number("0")),
             ("flags", .array(flags.map(JSONValue.string))), ("latency_ms", .number(String(Int(latency * 1000)))),
         ])

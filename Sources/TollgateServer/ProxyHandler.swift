@@ -120,7 +120,13 @@ struct ProxyHandler: Sendable {
         if chat.stream && upstream.status == 200 {
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"
-            let relay = StreamRelay(suppressUsageChunk: addUsage, screen: screening.streamScreen(session: screened.session))
+            let relay = StreamRelay(
+                suppressUsageChunk: addUsage, screen: screening.streamScreen(session: screened.session), assemble: cacheKey != nil && !forwarded.degraded)
+            let responses = self.responses
+            let streamCacheKey = cacheKey
+            let cacheTTL = policy.cache.ttlSeconds
+            let provider = forwarded.target.provider.name
+            let targetModel = forwarded.target.target.model
             let logger = context.logger
             let metrics = self.metrics
             let admission = self.admission
@@ -139,6 +145,10 @@ struct ProxyHandler: Sendable {
                     self.recordCanary(runtime, plan: served, failed: summary.failure != nil || retried, started: started)
                     await admission.settle(ticket, usage: summary.usage, completionEstimate: summary.events, logger: logger)
                     let outcome = summary.clientGone ? "client_disconnected" : (summary.failure.map { "provider_error: \($0)" } ?? "completed")
+                    if let streamCacheKey, summary.failure == nil, let whole = summary.assembled?.completion() {
+                        let stored = screening.screenResponse(JSONWriter.bytes(whole), parsed: whole, screened: screened, logger: logger, restoring: false)
+                        await responses.store(CachedAnswer(provider: provider, target: targetModel, body: stored), key: streamCacheKey, ttlSeconds: cacheTTL, logger: logger)
+                    }
                     audit.proxied(
                         requestID: requestID, endpoint: "chat.completions", principal: principal, requested: requested, forwarded: forwarded,
                         status: 200, stream: true, outcome: outcome, usage: summary.usage, flags: flags, latency: started.secondsElapsed)
@@ -262,12 +272,17 @@ struct ProxyHandler: Sendable {
         let started = ContinuousClock.now
         await admission.settle(ticket, usage: TokenUsage(promptTokens: 0, completionTokens: 0), logger: context.logger)
         let parsed = try? JSONParser.parse(answer.body)
-        let body = screening.screenResponse(answer.body, parsed: parsed, screened: screened, logger: context.logger)
+        var body = screening.screenResponse(answer.body, parsed: parsed, screened: screened, logger: context.logger)
         var headers = gatewayHeaders(model: plan.servedModel, provider: answer.provider, route: plan.routeHeader, ticket: ticket, flags: screened.flags, cache: "hit")
         headers[.contentType] = "application/json"
+        if chat.stream, let completion = try? JSONParser.parse(body) {
+            body = CompletionReplay.events(of: completion, includeUsage: chat.clientWantsStreamUsage)
+            headers[.contentType] = "text/event-stream"
+            headers[.cacheControl] = "no-cache"
+        }
         audit.cacheHit(
             requestID: context.requestID, principal: principal, requested: chat.model, plan: plan, provider: answer.provider,
-            flags: screened.flags, latency: started.secondsElapsed)
+            stream: chat.stream, flags: screened.flags, latency: started.secondsElapsed)
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 

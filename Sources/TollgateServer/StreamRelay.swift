@@ -13,6 +13,8 @@ struct StreamSummary: Sendable {
     /// Set when the provider broke off; the client got a final error event.
     var failure: String?
     var clientGone = false
+    /// The whole answer rebuilt from the provider's events (before screening), when asked for.
+    var assembled: StreamAssembler?
 }
 
 /// Relays a provider's SSE stream to the client event by event, as the events arrive.
@@ -25,9 +27,12 @@ struct StreamRelay: Sendable {
     /// asks for it to settle budgets).
     let suppressUsageChunk: Bool
     let screen: StreamScreen?
+    /// Rebuild the whole answer as it passes, for the response cache.
+    var assemble = false
 
     func relay(_ body: UpstreamBody, to writer: inout any ResponseBodyWriter, logger: Logger) async -> StreamSummary {
         var summary = StreamSummary()
+        if assemble { summary.assembled = StreamAssembler() }
         var framer = SSEFramer()
         do {
             for try await chunk in body {
@@ -88,6 +93,7 @@ struct StreamRelay: Sendable {
     private func inspect(_ event: [UInt8], summary: inout StreamSummary) -> [UInt8]? {
         summary.events += 1
         guard let data = SSEEvent.data(event) else { return event }
+        summary.assembled?.feed(data: data)
         if data == SSEEvent.done {
             summary.sawDone = true
             return screen?.process(event) ?? event

@@ -22,10 +22,15 @@ import TollgateCore
     @Test func sampledStreamedAndDisabledRequestsBypass() throws {
         #expect(material(try decide(#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#)) == nil)
         #expect(material(try decide(#"{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":0.2}"#)) == nil)
-        #expect(material(try decide(#"{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":0,"stream":true}"#)) == nil)
         var off = Self.on
         off.enabled = false
         #expect(material(try decide(#"{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":0}"#, settings: off)) == nil)
+    }
+
+    @Test func aStreamedRequestSharesTheEntryOfTheSameNonStreamedOne() throws {
+        let plain = material(try decide(#"{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":0}"#))
+        let streamed = material(try decide(#"{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":0,"stream":true,"stream_options":{"include_usage":true}}"#))
+        #expect(plain != nil && streamed == plain)
     }
 
     @Test func withoutDeterministicOnlySampledRequestsAreCacheableToo() throws {

@@ -72,14 +72,36 @@ import TollgateUpstream
         }
     }
 
-    @Test func sampledStreamedAndDisabledRequestsBypassTheCache() async throws {
+    @Test func aStreamedAnswerIsStoredWholeAndReplayedToStreamAndNonStreamClients() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            let policy = GatewayHarness.policy(mocks: mocks, extra: "cache: {enabled: true, ttl_s: 60}\n")
+            try await GatewayHarness.withGateway(on: .embedded, policy: policy) { gw in
+                let first = try await gw.chat("m0", content: "stream me once", stream: true, extra: Self.deterministic)
+                #expect(first.header("x-tollgate-cache") == "miss")
+                let replayed = try await gw.chat(
+                    "m0", content: "stream me once", stream: true, extra: Self.deterministic + #","stream_options":{"include_usage":true}"#)
+                #expect(replayed.header("x-tollgate-cache") == "hit")
+                #expect(replayed.header("content-type") == "text/event-stream")
+                #expect(try SSEText.content(of: replayed.text) == SSEText.content(of: first.text))
+                #expect(replayed.text.contains(#""usage""#), "the client asked for the usage chunk")
+                #expect(replayed.text.hasSuffix("data: [DONE]\n\n"))
+                let plain = try await gw.chat("m0", content: "stream me once", extra: Self.deterministic)
+                #expect(plain.header("x-tollgate-cache") == "hit")
+                let message = ((plain.json?["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["content"] as? String
+                #expect(message == (try SSEText.content(of: first.text)))
+                #expect(mocks[0].provider.requestCount == 1)
+            }
+        }
+    }
+
+    @Test func sampledAndDisabledRequestsBypassTheCache() async throws {
         try await GatewayHarness.withMocks([MockFaults()]) { mocks in
             let policy = GatewayHarness.policy(mocks: mocks, extra: "cache: {enabled: true, ttl_s: 60}\n")
             try await GatewayHarness.withGateway(on: .embedded, policy: policy) { gw in
                 for _ in 0..<2 {
                     #expect(try await gw.chat("m0", content: "sampled").header("x-tollgate-cache") == "bypass")
                     #expect(try await gw.chat("m0", content: "warm", extra: #","temperature":0.7"#).header("x-tollgate-cache") == "bypass")
-                    let stream = try await gw.chat("m0", content: "streamed", stream: true, extra: Self.deterministic)
+                    let stream = try await gw.chat("m0", content: "streamed", stream: true)
                     #expect(stream.header("x-tollgate-cache") == "bypass")
                     #expect(stream.text.contains("[DONE]"))
                 }

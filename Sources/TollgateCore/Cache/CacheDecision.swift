@@ -1,7 +1,8 @@
 /// Whether one request may be answered from the response cache, and under which key material.
 ///
-/// Embeddings and non-streamed chat completions are cached; a chat completion, with
-/// `deterministic_only` (the default), only when the client asked for `temperature: 0`: a sampled answer replayed to everyone would quietly
+/// Embeddings and chat completions (streamed or not: a stream is stored whole and replayed) are
+/// cached; a chat completion, with `deterministic_only` (the default), only when the client asked
+/// for `temperature: 0`: a sampled answer replayed to everyone would quietly
 /// change what the application sees. Answers are cached per team (the key includes it), so one team
 /// never reads another's prompts or answers.
 public enum CacheDecision: Sendable, Equatable {
@@ -17,7 +18,6 @@ public enum CacheDecision: Sendable, Equatable {
         chat: ChatCompletionRequest, team: String, servedModel: String, variant: String, settings: CacheSettings
     ) -> CacheDecision {
         guard settings.enabled else { return .bypass(reason: "cache disabled") }
-        if chat.stream { return .bypass(reason: "streamed") }
         if settings.deterministicOnly && chat.temperature != 0 { return .bypass(reason: "not deterministic (temperature is not 0)") }
         var body = chat.body
         for (field, value) in chat.overrides { body = body.setting(field, to: value) }
