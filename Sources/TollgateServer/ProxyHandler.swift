@@ -196,8 +196,12 @@ struct ProxyHandler: Sendable {
         let policy = runtime.snapshot
         let principal = try await authenticate(request, policy: policy)
         let bytes = try await BodyReader.read(request, limit: policy.server.maxBodyBytes)
-        let embedding = try EmbeddingsRequest.parse(bytes)
+        var embedding = try EmbeddingsRequest.parse(bytes)
         try authorize(model: embedding.model, principal: principal, policy: policy)
+        let screened = try ScreeningStage(runtime: runtime.screening).screenEmbeddingInput(embedding, logger: context.logger)
+        let overrides: [(String, JSONValue)] = screened.input.map { [("input", $0)] } ?? []
+        if let input = screened.input { embedding.body = embedding.body.setting("input", to: input) }
+        let forwardedEmbedding = embedding
         let plan = try planner.plan(model: embedding.model, chat: nil, principal: principal, runtime: runtime)
         let ticket = try await admission.admit(
             principal: principal, policy: policy, servedModel: plan.servedModel, texts: embedding.inputs, maxTokens: 0, logger: context.logger)
@@ -208,7 +212,7 @@ struct ProxyHandler: Sendable {
             let key = ResponseCacheStage.key(for: material)
             if let answer = await responses.lookup(key, logger: context.logger) {
                 await admission.settle(ticket, usage: TokenUsage(promptTokens: 0, completionTokens: 0), logger: context.logger)
-                var headers = gatewayHeaders(model: plan.servedModel, provider: answer.provider, route: plan.routeHeader, ticket: ticket, flags: [], cache: "hit")
+                var headers = gatewayHeaders(model: plan.servedModel, provider: answer.provider, route: plan.routeHeader, ticket: ticket, flags: screened.flags, cache: "hit")
                 headers[.contentType] = "application/json"
                 return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
             }
@@ -220,7 +224,9 @@ struct ProxyHandler: Sendable {
         do {
             forwarded = try await forwarder.forward(
                 path: "/embeddings",
-                body: { target in BodyRewriter.replacing("model", with: .string(target.target.model), in: embedding.bytes, spans: embedding.spans) },
+                body: { target in
+                    BodyRewriter.replacing([("model", .string(target.target.model))] + overrides, in: forwardedEmbedding.bytes, spans: forwardedEmbedding.spans)
+                },
                 stream: false, plan: plan, runtime: runtime, requestID: context.requestID, logger: context.logger)
             body = try await collect(forwarded.response)
         } catch {
@@ -238,7 +244,7 @@ struct ProxyHandler: Sendable {
             let answer = CachedAnswer(provider: forwarded.target.provider.name, target: forwarded.target.target.model, body: body)
             await responses.store(answer, key: cacheKey, ttlSeconds: policy.cache.ttlSeconds, logger: context.logger)
         }
-        var headers = proxiedHeaders(forwarded, ticket: ticket, flags: [], cache: cacheKey == nil ? "bypass" : "miss")
+        var headers = proxiedHeaders(forwarded, ticket: ticket, flags: screened.flags, cache: cacheKey == nil ? "bypass" : "miss")
         headers[.contentType] = "application/json"
         return Response(status: .init(code: forwarded.response.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }

@@ -61,6 +61,37 @@ struct ScreeningStage: Sendable {
         return result
     }
 
+    /// PII screening of embeddings inputs: block types refuse, redact types are replaced in the text
+    /// before it leaves (an embedding of an email still carries the email to the provider). Injection
+    /// rules do not apply: an embedding model follows no instructions, and indexing a document that
+    /// quotes an attack is legitimate. Token-id inputs carry no text and pass as they are.
+    func screenEmbeddingInput(_ embedding: EmbeddingsRequest, logger: Logger) throws -> (input: JSONValue?, flags: [String]) {
+        guard let runtime, !runtime.redactTypes.isEmpty || !runtime.blockTypes.isEmpty, let input = embedding.body["input"] else { return (nil, []) }
+        if !runtime.blockTypes.isEmpty {
+            for text in embedding.inputs {
+                let found = runtime.engine.findPII(text, types: runtime.blockTypes)
+                if let first = found.first {
+                    logger.warning("embeddings request blocked for PII", metadata: ["screening.pii": .string(first.type.rawValue)])
+                    throw GatewayError.policyViolation(rules: Array(Set(found.map { "pii:\($0.type.rawValue)" })).sorted())
+                }
+            }
+        }
+        guard !runtime.redactTypes.isEmpty else { return (nil, []) }
+        let session = RedactionSession()
+        func redact(_ value: JSONValue) -> JSONValue {
+            guard case .string(let text) = value else { return value }
+            return .string(runtime.engine.redact(text, types: runtime.redactTypes, session: session))
+        }
+        let redacted: JSONValue
+        switch input {
+        case .string: redacted = redact(input)
+        case .array(let items): redacted = .array(items.map(redact))
+        default: return (nil, [])
+        }
+        guard redacted != input else { return (nil, []) }
+        return (redacted, session.counts.keys.map { "redacted:\($0.rawValue)" }.sorted())
+    }
+
     /// Whether responses get the request's values put back (`restore: true`).
     var restores: Bool { runtime?.settings.restore ?? false }
 

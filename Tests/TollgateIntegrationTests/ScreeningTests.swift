@@ -82,6 +82,26 @@ import TollgateServer
         }
     }
 
+    @Test func embeddingsInputsReachTheProviderRedactedAndBlockTypesAreRefused() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            let screening = Self.screening().replacingOccurrences(of: "restore: false}", with: "restore: false, actions: {US_SSN: block}}")
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks, extra: screening)) { gw in
+                let reply = try await gw.request(
+                    "POST", "/v1/embeddings", body: #"{"model":"m0","input":["mail alice.smith@example.com today","plain text"],"encoding_format":"float"}"#)
+                #expect(reply.status == 200)
+                #expect(reply.header("x-tollgate-flags")?.contains("redacted:EMAIL") == true)
+                let seen = try await lastRequest(mocks[0])
+                let body = seen["body"] as? String ?? ""
+                #expect(!body.contains("alice.smith@example.com"))
+                #expect(body.contains("[EMAIL_1]") && body.contains("plain text"))
+                let blocked = try await gw.request("POST", "/v1/embeddings", body: #"{"model":"m0","input":"my ssn is 536-22-8726"}"#)
+                #expect(blocked.status == 403)
+                #expect(blocked.errorCode == "policy_violation")
+                #expect(!blocked.text.contains("536-22-8726"))
+            }
+        }
+    }
+
     @Test func injectionIsBlockedWithoutEchoingTheText() async throws {
         try await GatewayHarness.withMocks([MockFaults()]) { mocks in
             try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks, extra: Self.screening())) { gw in
