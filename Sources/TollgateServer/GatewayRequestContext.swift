@@ -9,10 +9,13 @@ public struct GatewayRequestContext: RequestContext {
     /// Random, unguessable and unique enough to correlate client reports with logs.
     public let requestID: String
     let maxBodyBytes: Int
+    /// The client's connection, to notice it closing while the gateway waits on a provider.
+    let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.requestID = RequestIDGenerator.next()
+        self.channel = source.channel
         self.maxBodyBytes = 64 * 1024 * 1024
         self.logger[metadataKey: "request.id"] = .string(requestID)
     }

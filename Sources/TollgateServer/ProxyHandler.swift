@@ -134,13 +134,16 @@ struct ProxyHandler: Sendable {
             let served = forwarded.plan
             let audit = self.audit
             let requestID = context.requestID
+            let channel = context.channel
             let requested = chat.model
             let flags = screened.flags
             let retried = forwarded.attempts > 1
             return Response(
                 status: .ok, headers: headers,
                 body: ResponseBody { writer in
+                    let watch = ClientCloseWatch.shared.watch(channel) { upstream.body.cancel() }
                     let summary = await relay.relay(upstream.body, to: &writer, logger: logger)
+                    ClientCloseWatch.shared.stop(watch)
                     metrics.recordUpstream(target: target, seconds: started.secondsElapsed, failed: summary.failure != nil)
                     self.recordCanary(runtime, plan: served, failed: summary.failure != nil || retried, started: started)
                     await admission.settle(ticket, usage: summary.usage, completionEstimate: summary.events, logger: logger)
@@ -157,7 +160,7 @@ struct ProxyHandler: Sendable {
         }
         let body: [UInt8]
         do {
-            body = try await collect(upstream)
+            body = try await collect(upstream, context: context)
         } catch {
             await admission.refund(ticket, logger: context.logger)
             recordCanary(runtime, plan: forwarded.plan, failed: true, started: started)
@@ -228,7 +231,7 @@ struct ProxyHandler: Sendable {
                     BodyRewriter.replacing([("model", .string(target.target.model))] + overrides, in: forwardedEmbedding.bytes, spans: forwardedEmbedding.spans)
                 },
                 stream: false, plan: plan, runtime: runtime, requestID: context.requestID, logger: context.logger)
-            body = try await collect(forwarded.response)
+            body = try await collect(forwarded.response, context: context)
         } catch {
             await admission.refund(ticket, logger: context.logger)
             throw error
@@ -261,7 +264,10 @@ struct ProxyHandler: Sendable {
         if failed { metrics.count("variant_errors", labels: [("model", plan.servedModel), ("variant", plan.variant.name)]) }
     }
 
-    private func collect(_ response: UpstreamResponse) async throws -> [UInt8] {
+    /// Reads a whole answer; a client that goes away meanwhile cancels the transfer.
+    private func collect(_ response: UpstreamResponse, context: GatewayRequestContext) async throws -> [UInt8] {
+        let watch = ClientCloseWatch.shared.watch(context.channel) { response.body.cancel() }
+        defer { ClientCloseWatch.shared.stop(watch) }
         do {
             return try await response.body.collect(upTo: maxUpstreamBodyBytes)
         } catch {

@@ -71,6 +71,9 @@ struct StreamRelay: Sendable {
                 let flushed = screen?.flush() ?? []
                 try? await writer.write(ByteBuffer(bytes: flushed + SSEEvent.encode(SSEEvent.done)))
             }
+        } catch UpstreamError.cancelled {
+            // Only the gateway cancels a body: the client went away (see `ClientCloseWatch`).
+            summary.clientGone = true
         } catch {
             body.cancel()
             let message: String

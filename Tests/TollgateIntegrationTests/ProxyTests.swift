@@ -151,6 +151,39 @@ import TollgateUpstream
     }
 }
 
+extension ProxyTests {
+    /// A provider that stalls (no bytes, so the gateway has nothing to write) must still see its
+    /// transfer cancelled as soon as the client leaves, not at the idle timeout (20 s here).
+    @Test(arguments: [true]) func clientDisconnectDuringAProviderStallCancelsTheTransferAtOnce(stream: Bool) async throws {
+        try await GatewayHarness.withMocks([MockFaults(latencyMs: stream ? 0 : 30_000, stallAfterChunks: stream ? 2 : nil, stallMs: 30_000)]) { mocks in
+            let policy = GatewayHarness.policy(mocks: mocks, timeout: "{connect_ms: 500, first_byte_ms: 60000, total_ms: 60000, idle_ms: 20000}")
+            try await GatewayHarness.withGateway(policy: policy) { gw in
+                let body = #"{"model":"m0","messages":[{"role":"user","content":"hi there friend"}],"stream":\#(stream)}"#
+                if stream {
+                    let response = try await gw.open("POST", "/v1/chat/completions", body: body)
+                    var iterator = response.body.makeAsyncIterator()
+                    _ = try await iterator.next()
+                    response.body.cancel()
+                } else {
+                    // Give up waiting for a slow non-streamed answer.
+                    let waiting = Task { try await gw.request("POST", "/v1/chat/completions", body: body) }
+                    try await Task.sleep(for: .milliseconds(300))
+                    waiting.cancel()
+                    _ = try? await waiting.value
+                }
+                var active = ""
+                for _ in 0..<40 {
+                    try await Task.sleep(for: .milliseconds(50))
+                    let metrics = try await gw.request("GET", "/metrics", key: nil)
+                    active = metrics.text.split(separator: "\n").first { $0.hasPrefix("tollgate_upstream_active_transfers ") }.map(String.init) ?? ""
+                    if active.hasSuffix(" 0") || active.hasSuffix(" 0.0") { break }
+                }
+                #expect(active.hasSuffix(" 0") || active.hasSuffix(" 0.0"), "still \(active) after 2 s")
+            }
+        }
+    }
+}
+
 /// The provider key the test policies name, set once for the whole test process.
 enum ProviderKeyEnvironment {
     static let value = "sk-provider-secret-for-tests"
