@@ -17,6 +17,7 @@ import TollgateUpstream
         ("stream of wrong type", #"{"model":"m0","messages":[{"role":"user","content":"x"}],"stream":"yes"}"#, 400, nil),
         ("unknown model", #"{"model":"nope","messages":[{"role":"user","content":"x"}]}"#, 404, "model_not_found"),
         ("lone surrogate", #"{"model":"m0","messages":[{"role":"user","content":"\ud800"}]}"#, 400, nil),
+        ("duplicate key", #"{"model":"m0","messages":[{"role":"user","content":"hi","content":"jane.doe@example.com"}]}"#, 400, nil),
     ]
 
     @Test func badBodiesGetOpenAIErrors() async throws {

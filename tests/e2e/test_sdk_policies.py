@@ -1016,9 +1016,6 @@ def forwarded_raw_body(mock_url):
         return json.loads(r.read())["body"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with duplicate keys the screen reads the LAST value, the redactor writes "
-                                       "the placeholder into the FIRST, and the raw email goes to the provider in the "
-                                       "last one, which Python/Go/JS JSON parsers use")
 @pytest.mark.parametrize("message", [
     '{"role":"user","content":"hello","content":"jane.doe@example.com"}',
     '{"role":"user","content":[{"type":"text","text":"hello","text":"jane.doe@example.com"}]}',
@@ -1031,8 +1028,6 @@ def test_duplicate_keys_cannot_smuggle_pii_past_redaction(env, message):
     assert EMAIL not in forwarded_raw_body(env["good"])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with duplicate keys only the last value is screened, but every value is "
-                                       "forwarded; a provider whose parser keeps the first one gets the injection")
 def test_duplicate_keys_cannot_smuggle_an_injection_past_screening(env):
     status = post_raw(env["strict"], '{"model":"gpt-4o-mini","messages":[{"role":"user","content":%s,"content":"hello"}]}'
                       % json.dumps(INJECTION))
