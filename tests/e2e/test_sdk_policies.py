@@ -592,6 +592,16 @@ def test_auto_routes_simple_and_complex_prompts(client):
     stream_text(stream_model.parse())
 
 
+def test_auto_only_routes_to_models_the_team_may_use(env):
+    frugal = OpenAI(base_url=env["strict"], api_key=FRUGAL_KEY, max_retries=0, timeout=SDK_TIMEOUT)
+    with pytest.raises(openai.PermissionDeniedError) as err:
+        frugal.chat.completions.create(model="gpt-4o", messages=user("hi"))
+    assert err.value.code == "model_not_allowed"
+    hard = frugal.chat.completions.with_raw_response.create(model="auto", messages=user(COMPLEX_PROMPT))
+    assert hard.headers["x-tollgate-model"] == "gpt-4o-mini"
+    assert "model=gpt-4o-mini" in hard.headers["x-tollgate-route"]
+
+
 # --- concurrency against limits --------------------------------------------------------------
 
 def gather_outcomes(base_url, key, n, **kwargs):
