@@ -1073,8 +1073,6 @@ def test_a_chunked_body_within_the_limit_is_served(env):
     assert status == 200 and body["choices"][0]["message"]["content"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a chunked body over max_body_bytes is answered 500 internal_error, "
-                                       "not 413 request_too_large (the Content-Length path gets 413)")
 def test_a_chunked_body_over_the_limit_is_413(env):
     status, body = post_chunked(env["strict"], 200_000)
     assert status == 413 and body["error"]["code"] == "request_too_large"
