@@ -1171,8 +1171,6 @@ def test_a_key_revoked_on_one_replica_stops_working_on_the_other_within_a_second
     assert time.monotonic() - start < 1.2
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: `state: {backend: redis}` with the URL given by --redis (which otherwise "
-                                       "overrides state.url) refuses to start: 'state.backend redis needs state.url'")
 def test_redis_backend_in_the_file_with_the_url_from_the_flag_starts(replicas):
     import subprocess
     path = os.path.join(replicas["workdir"], "redis-no-url.yaml")
