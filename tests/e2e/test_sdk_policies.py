@@ -764,8 +764,6 @@ def test_closing_a_stream_early_leaves_the_gateway_serving(client):
         model="fault-model", messages=user("after close")).choices[0].message.content
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a provider 429 with Retry-After: 1 becomes a 503 without Retry-After "
-                                       "(the gateway honours it internally and sends it on the next request's 503)")
 def test_provider_429_is_a_retryable_status_with_retry_after(client):
     with pytest.raises(openai.APIStatusError) as err:
         client.chat.completions.create(model="spare-model", messages=user("x"),
