@@ -449,8 +449,6 @@ def test_embeddings_default_base64_and_float_agree(client):
     assert default.data[0].embedding == pytest.approx(floats.data[0].embedding, abs=1e-5)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (mock provider): encoding_format=base64 is answered with float "
-                                       "lists, OpenAI answers a base64 string of little-endian float32")
 def test_explicit_base64_embeddings_are_base64_strings(client):
     floats = client.embeddings.create(model="text-embedding-3-small", input="b64", encoding_format="float")
     b64 = client.embeddings.create(model="text-embedding-3-small", input="b64", encoding_format="base64")
