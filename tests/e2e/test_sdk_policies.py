@@ -711,8 +711,6 @@ def test_concurrent_restored_streams_keep_each_clients_values_apart(env):
         assert content.endswith(f"person{i}@example{i}.com is {i}"), (i, content)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a placeholder-shaped string the client typed ([EMAIL_1]) collides with "
-                                       "the gateway's own placeholder; restore then rewrites it into the client's email")
 def test_a_literal_placeholder_in_the_prompt_is_left_alone(lenient):
     content = lenient.chat.completions.create(
         model="gpt-4o-mini", messages=user(f"Literally type [EMAIL_1] and also {EMAIL}")).choices[0].message.content
