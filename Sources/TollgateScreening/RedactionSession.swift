@@ -8,6 +8,9 @@ import Synchronization
 public final class RedactionSession: Sendable {
     private struct State {
         var counters: [PIIType: Int] = [:]
+        /// The highest number of a placeholder-shaped token per type already in the request text;
+        /// issued numbers start above it.
+        var floors: [PIIType: Int] = [:]
         var placeholderByValue: [String: String] = [:]
         var valueByPlaceholder: [String: String] = [:]
     }
@@ -21,13 +24,56 @@ public final class RedactionSession: Sendable {
         state.withLock { state in
             let key = type.rawValue + "\u{0}" + value
             if let existing = state.placeholderByValue[key] { return existing }
-            let number = (state.counters[type] ?? 0) + 1
-            state.counters[type] = number
-            let placeholder = "[\(type.rawValue)_\(number)]"
+            let issued = (state.counters[type] ?? 0) + 1
+            state.counters[type] = issued
+            let placeholder = "[\(type.rawValue)_\((state.floors[type] ?? 0) + issued)]"
             state.placeholderByValue[key] = placeholder
             state.valueByPlaceholder[placeholder] = value
             return placeholder
         }
+    }
+
+    /// Tokens above this number are not reserved: a session never issues that many placeholders
+    /// (bodies are size-bounded), and the bound keeps the numbering far from overflow.
+    static let maxReservedNumber = 1_000_000
+
+    /// Numbers this session's placeholders past every placeholder-shaped token (`[EMAIL_1]`)
+    /// already in `texts`, so restore never rewrites text the client typed into a redacted value.
+    /// Call with the request's texts before the first `placeholder(for:type:)`. One linear pass.
+    public func reservePlaceholderNumbers(in texts: some Sequence<String>) {
+        var floors: [PIIType: Int] = [:]
+        for text in texts {
+            var open: String.Index?
+            var index = text.startIndex
+            while index < text.endIndex {
+                let character = text[index]
+                if character == "[" {
+                    open = index
+                } else if character == "]", let start = open {
+                    if let (type, number) = Self.parsePlaceholder(text[start...index]), number <= Self.maxReservedNumber {
+                        floors[type] = max(floors[type] ?? 0, number)
+                    }
+                    open = nil
+                }
+                index = text.index(after: index)
+            }
+        }
+        guard !floors.isEmpty else { return }
+        state.withLock { state in
+            for (type, number) in floors { state.floors[type] = max(state.floors[type] ?? 0, number) }
+        }
+    }
+
+    /// `[EMAIL_12]` as (type, number); nil for any other bracketed text.
+    static func parsePlaceholder(_ token: Substring) -> (PIIType, Int)? {
+        guard token.first == "[", token.last == "]" else { return nil }
+        let inner = token.dropFirst().dropLast()
+        guard let underscore = inner.lastIndex(of: "_") else { return nil }
+        let digits = inner[inner.index(after: underscore)...]
+        guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+            let number = Int(digits), let type = PIIType(rawValue: String(inner[..<underscore]))
+        else { return nil }
+        return (type, number)
     }
 
     /// How many placeholders were handed out, per type (for flags and the audit trail, never values).
@@ -65,18 +111,16 @@ extension RedactionSession {
     /// Restores only placeholders issued before `counts` was taken (the request's own values),
     /// so PII that first appears in a response stays redacted even when `restore` is on.
     public func restore(_ text: String, issuedBefore counts: [PIIType: Int]) -> String {
-        let originals = state.withLock { $0.valueByPlaceholder }
+        let (originals, floors) = state.withLock { ($0.valueByPlaceholder, $0.floors) }
         guard !originals.isEmpty else { return text }
         return Self.replacePlaceholders(in: text) { placeholder in
-            Self.isRequestPlaceholder(placeholder, counts: counts) ? originals[String(placeholder)] : nil
+            Self.isRequestPlaceholder(placeholder, counts: counts, floors: floors) ? originals[String(placeholder)] : nil
         }
     }
 
-    private static func isRequestPlaceholder(_ placeholder: Substring, counts: [PIIType: Int]) -> Bool {
-        let inner = placeholder.dropFirst().dropLast()
-        guard let underscore = inner.lastIndex(of: "_"), let number = Int(inner[inner.index(after: underscore)...]),
-            let type = PIIType(rawValue: String(inner[..<underscore]))
-        else { return false }
-        return number <= (counts[type] ?? 0)
+    /// Issued numbers start above the type's floor, so the request's own are floor+1...floor+count.
+    private static func isRequestPlaceholder(_ placeholder: Substring, counts: [PIIType: Int], floors: [PIIType: Int]) -> Bool {
+        guard let (type, number) = parsePlaceholder(placeholder) else { return false }
+        return number <= (floors[type] ?? 0) + (counts[type] ?? 0)
     }
 }

@@ -3,7 +3,8 @@ import Hummingbird
 import NIOCore
 import TollgateCore
 
-/// Reads a request body with the policy's size limit, refusing early on a declared length.
+/// Reads a request body with the policy's size limit, refusing early on a declared length and
+/// with the same 413 when a chunked body grows past it.
 enum BodyReader {
     static func read(_ request: Request, limit: Int) async throws -> [UInt8] {
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
@@ -14,6 +15,10 @@ enum BodyReader {
             var buffer = try await request.collectBody(upTo: limit)
             return buffer.readBytes(length: buffer.readableBytes) ?? []
         } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw GatewayError.bodyTooLarge(limit: limit)
+        } catch is NIOTooManyBytesError {
+            // A chunked body (no Content-Length) passes the early check and overflows while being
+            // collected; NIO reports that with its own error, which is the same 413 for the client.
             throw GatewayError.bodyTooLarge(limit: limit)
         }
     }

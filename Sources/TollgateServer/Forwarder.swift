@@ -91,12 +91,16 @@ struct Forwarder: Sendable {
                     return ForwardedResponse(response: response, target: target, plan: plan, attempts: attempt.number, degraded: degraded)
                 case 429, 500...599:
                     response.body.cancel()
-                    if let seconds = RetryAfter.seconds(response.headers) {
+                    let retryAfter = RetryAfter.seconds(response.headers)
+                    if let seconds = retryAfter {
                         registry.setNotBefore(attempt.target, until: .now() + .milliseconds(Int(seconds * 1000)))
                     }
                     lastError = response.status == 429
                         ? GatewayError(status: 503, type: "api_error", code: "upstream_rate_limited", message: "The provider is rate limiting; try again later.")
                         : .badGateway("The provider returned an error (status \(response.status)).")
+                    // When this failure ends up being the answer, the client learns when to come back,
+                    // as the provider told the gateway, instead of retrying blind.
+                    if let retryAfter { lastError?.headers.append(("retry-after", RetryAfter.headerValue(retryAfter))) }
                     logger.warning("upstream attempt failed", metadata: ["upstream.target": .string(target.target.id), "upstream.status": .stringConvertible(response.status), "upstream.attempt": .stringConvertible(attempt.number)])
                 case 401, 403:
                     // The gateway's own provider credential was refused: not the client's fault, and the
@@ -146,6 +150,11 @@ enum RetryAfter {
         guard let value = headers.first(where: { $0.0 == "retry-after" })?.1 else { return nil }
         if let seconds = Double(value.trimmingSpaces()), seconds >= 0, seconds.isFinite { return min(seconds, 3600) }
         return 60
+    }
+
+    /// The client-facing `Retry-After` for a provider's delay: whole seconds, within 1...3600.
+    static func headerValue(_ seconds: Double) -> String {
+        String(min(3600, max(1, Int(min(seconds, 3600).rounded(.up)))))
     }
 }
 

@@ -133,19 +133,37 @@ struct MockChatResponder: Sendable {
         case .some(.array(let items)): inputs = items.map { $0.stringValue ?? "" }
         default: return Self.error(400, "input is required")
         }
+        let base64 = body["encoding_format"]?.stringValue == "base64"
         let data: [JSONValue] = inputs.enumerated().map { index, text in
-            var seed = UInt64(1469598103934665603)
-            for b in text.utf8 { seed = (seed ^ UInt64(b)) &* 1099511628211 }
-            let vector: [JSONValue] = (0..<8).map { i in
-                let v = Double((seed >> UInt64(i * 8)) & 0xFF) / 255.0 - 0.5
-                return .number(String(format: "%.6f", v))
-            }
-            return .object([("object", .string("embedding")), ("index", .number(String(index))), ("embedding", .array(vector))])
+            let vector = Self.embedding(of: text)
+            let encoded: JSONValue = base64
+                ? .string(Self.base64(vector))
+                : .array(vector.map { .number(String(format: "%.6f", Double($0))) })
+            return .object([("object", .string("embedding")), ("index", .number(String(index))), ("embedding", encoded)])
         }
         let tokens = max(1, inputs.reduce(0) { $0 + $1.count } / 4)
         return Self.json(.object([
             ("object", .string("list")), ("data", .array(data)), ("model", .string(body["model"]?.stringValue ?? "mock")),
             ("usage", .object([("prompt_tokens", .number(String(tokens))), ("total_tokens", .number(String(tokens)))])),
         ]))
+    }
+
+    /// A deterministic 8-dimension vector derived from the text (FNV-1a), so equal inputs embed equally.
+    static func embedding(of text: String) -> [Float] {
+        var seed = UInt64(1469598103934665603)
+        for b in text.utf8 { seed = (seed ^ UInt64(b)) &* 1099511628211 }
+        return (0..<8).map { i in Float(Double((seed >> UInt64(i * 8)) & 0xFF) / 255.0 - 0.5) }
+    }
+
+    /// `encoding_format: "base64"` as OpenAI answers it: the little-endian float32 bytes in base64.
+    /// The official SDKs ask for this by default and decode it, so the mock must speak it.
+    static func base64(_ vector: [Float]) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(vector.count * 4)
+        for value in vector {
+            let bits = value.bitPattern.littleEndian
+            for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: bits >> UInt32(shift))) }
+        }
+        return Data(bytes).base64EncodedString()
     }
 }

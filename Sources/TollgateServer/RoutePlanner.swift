@@ -9,7 +9,10 @@ struct RoutePlanner: Sendable {
         var routeHeader: String? = nil
         if let scorer = runtime.routing.scorers[model] {
             let messages = (chat?.messages ?? []).map { (role: $0.role, text: $0.text) }
-            let result = scorer.score(ComplexityInput(messages: messages, toolCount: chat?.toolCount ?? 0, maxTokens: chat?.maxTokens))
+            let scored = scorer.score(ComplexityInput(messages: messages, toolCount: chat?.toolCount ?? 0, maxTokens: chat?.maxTokens))
+            guard let result = scorer.restricted(scored, to: { Self.may(principal, use: $0, policy: policy) }) else {
+                throw .modelNotAllowed(scored.model)
+            }
             served = result.model
             routeHeader = result.headerValue(router: model)
         }
@@ -29,6 +32,14 @@ struct RoutePlanner: Sendable {
         return RoutePlan(
             requestedModel: requested, servedModel: served, variant: variant, variantIndex: index,
             targets: resolve(variant.targets, policy: policy), routeHeader: routeHeader, stickyID: stickyID)
+    }
+
+    /// Whether `principal` could request `model` by name: its team's list and the key's own list.
+    /// Router tiers are held to the same lists, so `auto` is never a way around them.
+    static func may(_ principal: Principal, use model: String, policy: PolicySnapshot) -> Bool {
+        if let allowed = policy.teams[principal.team]?.models, !allowed.contains(model) { return false }
+        if let keyModels = principal.models, !keyModels.contains(model) { return false }
+        return true
     }
 
     func stickyID(model: String, chat: ChatCompletionRequest?, principal: Principal, policy: PolicySnapshot) -> String? {

@@ -48,6 +48,7 @@ struct ScreeningStage: Sendable {
         }
         guard !runtime.redactTypes.isEmpty else { return result }
         let session = RedactionSession()
+        session.reservePlaceholderNumbers(in: chat.messages.lazy.map(\.text))
         result.session = session
         let redacted = MessageRedactor.redact(chat.body, engine: runtime.engine, types: runtime.redactTypes, session: session)
         if redacted.changed {

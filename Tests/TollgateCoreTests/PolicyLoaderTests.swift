@@ -23,6 +23,13 @@ struct PolicyLoaderTests {
         #expect(snapshot.state.onUnavailable == .failClosed)
     }
 
+    @Test func redisBackendWithoutURLInTheFileIsAValidPolicy() throws {
+        let text = "version: 1\nstate: {backend: redis}\n" + Self.minimal.dropFirst("version: 1\n".count)
+        let snapshot = try PolicyLoader.load(text: text, path: "p.yaml")
+        #expect(snapshot.state.backend == .redis)
+        #expect(snapshot.state.url == nil)
+    }
+
     @Test func everyProblemIsReportedWithItsLine() {
         let text = """
             version: 1

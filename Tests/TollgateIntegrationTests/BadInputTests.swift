@@ -17,6 +17,7 @@ import TollgateUpstream
         ("stream of wrong type", #"{"model":"m0","messages":[{"role":"user","content":"x"}],"stream":"yes"}"#, 400, nil),
         ("unknown model", #"{"model":"nope","messages":[{"role":"user","content":"x"}]}"#, 404, "model_not_found"),
         ("lone surrogate", #"{"model":"m0","messages":[{"role":"user","content":"\ud800"}]}"#, 400, nil),
+        ("duplicate key", #"{"model":"m0","messages":[{"role":"user","content":"hi","content":"jane.doe@example.com"}]}"#, 400, nil),
     ]
 
     @Test func badBodiesGetOpenAIErrors() async throws {
@@ -77,6 +78,24 @@ import TollgateUpstream
                 let reply = try await gw.chat("m0", content: big)
                 #expect(reply.status == 413)
                 #expect(reply.json?["error"] != nil)
+            }
+        }
+    }
+
+    @Test func chunkedBodyOverTheLimitGets413NotA500() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            let policy = GatewayHarness.policy(mocks: mocks, extra: "server: {max_body_bytes: 4096}\n")
+            try await GatewayHarness.withGateway(policy: policy) { gw in
+                let body = #"{"model":"m0","messages":[{"role":"user","content":""# + String(repeating: "a", count: 10_000) + #""}]}"#
+                let chunks = stride(from: 0, to: body.utf8.count, by: 1000).map { start in
+                    let piece = String(decoding: Array(body.utf8)[start..<min(start + 1000, body.utf8.count)], as: UTF8.self)
+                    return String(piece.utf8.count, radix: 16) + "\r\n" + piece + "\r\n"
+                }.joined()
+                let head = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(GatewayHarness.demoKey)\r\n"
+                    + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                let answer = try RawHTTPClient.exchange(port: gw.port, bytes: head + chunks + "0\r\n\r\n", waitSeconds: 5)
+                #expect(answer.hasPrefix("HTTP/1.1 413"), "\(answer.prefix(200))")
+                #expect(answer.contains("request_too_large"))
             }
         }
     }

@@ -72,6 +72,18 @@ import TollgateUpstream
         }
     }
 
+    @Test func providerRetryAfterReachesTheClientWhenFailoverIsExhausted() async throws {
+        try await GatewayHarness.withMocks([MockFaults(status: 429, retryAfterSeconds: 1)]) { mocks in
+            let policy = GatewayHarness.policy(mocks: mocks, extra: ResiliencePolicy.breaker(threshold: 50, cooldown: 30))
+            try await GatewayHarness.withGateway(policy: policy) { gw in
+                let reply = try await gw.chat("m0")
+                #expect(reply.status == 503)
+                #expect(reply.errorCode == "upstream_rate_limited")
+                #expect(reply.header("retry-after") == "1")
+            }
+        }
+    }
+
     @Test func slowPrimaryHitsTheFirstByteTimeoutAndFailsOverWithinBudget() async throws {
         try await GatewayHarness.withMocks([MockFaults(latencyMs: 1500), MockFaults()]) { mocks in
             let policy = GatewayHarness.policy(

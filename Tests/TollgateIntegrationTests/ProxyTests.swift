@@ -135,6 +135,27 @@ import TollgateUpstream
         }
     }
 
+    @Test func mockProviderAnswersBase64EmbeddingsAsLittleEndianFloat32() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks)) { gw in
+                func first(_ format: String) async throws -> Any? {
+                    let reply = try await gw.request("POST", "/v1/embeddings", body: #"{"model":"m0","input":"b64","encoding_format":"\#(format)"}"#)
+                    #expect(reply.status == 200)
+                    return ((reply.json?["data"] as? [[String: Any]])?.first)?["embedding"]
+                }
+                let floats = try #require(try await first("float") as? [Double])
+                let encoded = try #require(try await first("base64") as? String)
+                let bytes = try #require(Data(base64Encoded: encoded))
+                #expect(bytes.count == floats.count * 4)
+                let decoded = stride(from: 0, to: bytes.count, by: 4).map { offset in
+                    let bits = (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[bytes.startIndex + offset + $1]) << UInt32($1 * 8) }
+                    return Double(Float(bitPattern: bits))
+                }
+                #expect(zip(decoded, floats).allSatisfy { abs($0 - $1) < 1e-5 })
+            }
+        }
+    }
+
     @Test func clientDisconnectCancelsTheUpstreamTransfer() async throws {
         try await GatewayHarness.withMocks([MockFaults(chunkDelayMs: 200, reply: Array(repeating: "slow", count: 100).joined(separator: " "))]) { mocks in
             try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks)) { gw in

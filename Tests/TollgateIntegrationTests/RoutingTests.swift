@@ -83,4 +83,32 @@ import TollgateServer
             }
         }
     }
+
+    @Test func autoNeverServesATierModelTheTeamMayNotUse() async throws {
+        try await GatewayHarness.withMocks([MockFaults(), MockFaults()]) { mocks in
+            let extra = "routing:\n  auto: {simple: m0, complex: m1, threshold: 0.5}\n"
+            let policy = GatewayHarness.policy(mocks: mocks, extra: extra, teamExtra: "    models: [auto, m0]\n")
+            try await GatewayHarness.withGateway(policy: policy) { gw in
+                let direct = try await gw.chat(model: "m1", prompt: "hello")
+                #expect(direct.status == 403 && direct.errorCode == "model_not_allowed")
+                let hard = try await gw.chat(model: "auto", prompt: Self.hardPrompt)
+                #expect(hard.status == 200)
+                #expect(hard.header("x-tollgate-model") == "m0")
+                #expect(Self.route(hard)?.2 == "m0")
+                #expect(mocks[1].provider.requestCount == 0)
+            }
+        }
+    }
+
+    @Test func autoIsRefusedWhenNoTierModelIsAllowed() async throws {
+        try await GatewayHarness.withMocks([MockFaults(), MockFaults(), MockFaults()]) { mocks in
+            let extra = "routing:\n  auto: {simple: m0, complex: m1, threshold: 0.5}\n"
+            let policy = GatewayHarness.policy(mocks: mocks, extra: extra, teamExtra: "    models: [auto, m2]\n")
+            try await GatewayHarness.withGateway(policy: policy) { gw in
+                let reply = try await gw.chat(model: "auto", prompt: "hi")
+                #expect(reply.status == 403 && reply.errorCode == "model_not_allowed")
+                #expect(mocks[0].provider.requestCount == 0 && mocks[1].provider.requestCount == 0)
+            }
+        }
+    }
 }

@@ -102,6 +102,21 @@ import TollgateServer
         }
     }
 
+    @Test func placeholderShapedTextTheClientTypedIsNotRestoredIntoItsEmail() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks, extra: Self.screening(restore: true))) { gw in
+                for stream in [false, true] {
+                    let reply = try await gw.chat("m0", content: "Literally type [EMAIL_1] and also dave@example.com", stream: stream)
+                    #expect(reply.status == 200)
+                    let text = stream ? try SSEText.content(of: reply.text) : reply.text
+                    #expect(text.contains("Literally type [EMAIL_1] and also dave@example.com"), "stream \(stream)")
+                }
+                let seen = try await lastRequest(mocks[0])
+                #expect((seen["body"] as? String ?? "").contains("[EMAIL_1] and also [EMAIL_2]"))
+            }
+        }
+    }
+
     @Test func injectionIsBlockedWithoutEchoingTheText() async throws {
         try await GatewayHarness.withMocks([MockFaults()]) { mocks in
             try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks, extra: Self.screening())) { gw in

@@ -9,6 +9,21 @@ import TollgateScreening
     #expect(session.restore("Reply sent to [EMAIL_2] and [EMAIL_9].") == "Reply sent to bob@example.net and [EMAIL_9].")
 }
 
+@Test func issuedPlaceholdersNeverCollideWithPlaceholderShapedTextInTheRequest() {
+    let session = RedactionSession()
+    let request = "Literally type [EMAIL_1] or [[EMAIL_3] and [PHONE_x] and also ann@example.org"
+    session.reservePlaceholderNumbers(in: [request, "[EMAIL_99999999999999999999999]"])
+    let redacted = TestEngine.shared.redact(request, types: [.EMAIL], session: session)
+    #expect(redacted == "Literally type [EMAIL_1] or [[EMAIL_3] and [PHONE_x] and also [EMAIL_4]")
+    let counts = session.counts
+    #expect(counts == [.EMAIL: 1])
+    #expect(session.restore(redacted, issuedBefore: counts) == request)
+    // A placeholder the response screen issues later is still not restored.
+    let later = TestEngine.shared.redact("cc bob@example.net", types: [.EMAIL], session: session)
+    #expect(later == "cc [EMAIL_5]")
+    #expect(session.restore(later, issuedBefore: counts) == later)
+}
+
 @Test func allowedTypesAreLeftInPlace() {
     let session = RedactionSession()
     let redacted = TestEngine.shared.redact("ip 10.0.0.7 mail a@b.io", types: [.EMAIL], session: session)

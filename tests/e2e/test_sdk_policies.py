@@ -449,8 +449,6 @@ def test_embeddings_default_base64_and_float_agree(client):
     assert default.data[0].embedding == pytest.approx(floats.data[0].embedding, abs=1e-5)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (mock provider): encoding_format=base64 is answered with float "
-                                       "lists, OpenAI answers a base64 string of little-endian float32")
 def test_explicit_base64_embeddings_are_base64_strings(client):
     floats = client.embeddings.create(model="text-embedding-3-small", input="b64", encoding_format="float")
     b64 = client.embeddings.create(model="text-embedding-3-small", input="b64", encoding_format="base64")
@@ -592,6 +590,16 @@ def test_auto_routes_simple_and_complex_prompts(client):
     stream_text(stream_model.parse())
 
 
+def test_auto_only_routes_to_models_the_team_may_use(env):
+    frugal = OpenAI(base_url=env["strict"], api_key=FRUGAL_KEY, max_retries=0, timeout=SDK_TIMEOUT)
+    with pytest.raises(openai.PermissionDeniedError) as err:
+        frugal.chat.completions.create(model="gpt-4o", messages=user("hi"))
+    assert err.value.code == "model_not_allowed"
+    hard = frugal.chat.completions.with_raw_response.create(model="auto", messages=user(COMPLEX_PROMPT))
+    assert hard.headers["x-tollgate-model"] == "gpt-4o-mini"
+    assert "model=gpt-4o-mini" in hard.headers["x-tollgate-route"]
+
+
 # --- concurrency against limits --------------------------------------------------------------
 
 def gather_outcomes(base_url, key, n, **kwargs):
@@ -703,8 +711,6 @@ def test_concurrent_restored_streams_keep_each_clients_values_apart(env):
         assert content.endswith(f"person{i}@example{i}.com is {i}"), (i, content)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a placeholder-shaped string the client typed ([EMAIL_1]) collides with "
-                                       "the gateway's own placeholder; restore then rewrites it into the client's email")
 def test_a_literal_placeholder_in_the_prompt_is_left_alone(lenient):
     content = lenient.chat.completions.create(
         model="gpt-4o-mini", messages=user(f"Literally type [EMAIL_1] and also {EMAIL}")).choices[0].message.content
@@ -754,8 +760,6 @@ def test_closing_a_stream_early_leaves_the_gateway_serving(client):
         model="fault-model", messages=user("after close")).choices[0].message.content
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a provider 429 with Retry-After: 1 becomes a 503 without Retry-After "
-                                       "(the gateway honours it internally and sends it on the next request's 503)")
 def test_provider_429_is_a_retryable_status_with_retry_after(client):
     with pytest.raises(openai.APIStatusError) as err:
         client.chat.completions.create(model="spare-model", messages=user("x"),
@@ -1016,9 +1020,6 @@ def forwarded_raw_body(mock_url):
         return json.loads(r.read())["body"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with duplicate keys the screen reads the LAST value, the redactor writes "
-                                       "the placeholder into the FIRST, and the raw email goes to the provider in the "
-                                       "last one, which Python/Go/JS JSON parsers use")
 @pytest.mark.parametrize("message", [
     '{"role":"user","content":"hello","content":"jane.doe@example.com"}',
     '{"role":"user","content":[{"type":"text","text":"hello","text":"jane.doe@example.com"}]}',
@@ -1031,8 +1032,6 @@ def test_duplicate_keys_cannot_smuggle_pii_past_redaction(env, message):
     assert EMAIL not in forwarded_raw_body(env["good"])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with duplicate keys only the last value is screened, but every value is "
-                                       "forwarded; a provider whose parser keeps the first one gets the injection")
 def test_duplicate_keys_cannot_smuggle_an_injection_past_screening(env):
     status = post_raw(env["strict"], '{"model":"gpt-4o-mini","messages":[{"role":"user","content":%s,"content":"hello"}]}'
                       % json.dumps(INJECTION))
@@ -1068,8 +1067,6 @@ def test_a_chunked_body_within_the_limit_is_served(env):
     assert status == 200 and body["choices"][0]["message"]["content"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a chunked body over max_body_bytes is answered 500 internal_error, "
-                                       "not 413 request_too_large (the Content-Length path gets 413)")
 def test_a_chunked_body_over_the_limit_is_413(env):
     status, body = post_chunked(env["strict"], 200_000)
     assert status == 413 and body["error"]["code"] == "request_too_large"
@@ -1168,8 +1165,6 @@ def test_a_key_revoked_on_one_replica_stops_working_on_the_other_within_a_second
     assert time.monotonic() - start < 1.2
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: `state: {backend: redis}` with the URL given by --redis (which otherwise "
-                                       "overrides state.url) refuses to start: 'state.backend redis needs state.url'")
 def test_redis_backend_in_the_file_with_the_url_from_the_flag_starts(replicas):
     import subprocess
     path = os.path.join(replicas["workdir"], "redis-no-url.yaml")

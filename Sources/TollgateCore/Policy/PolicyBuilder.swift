@@ -52,7 +52,9 @@ struct PolicyBuilder {
         let backend = reader.oneOf(map["backend"], at: "state.backend", ["memory", "redis"]).flatMap(StateSettings.Backend.init) ?? .memory
         let url = reader.string(map["url"], at: "state.url")
         if let url, !url.hasPrefix("redis://") { reader.issue(map["url"], "state.url must start with redis://") }
-        if backend == .redis && url == nil { reader.issue(node, "state.backend redis needs state.url") }
+        // `backend: redis` without `url` is valid: the URL may come from `--redis` or
+        // TOLLGATE_REDIS_URL (keeping the password out of the file); `serve` refuses to start
+        // when it is given nowhere (StateStoreFactory).
         let mode = reader.oneOf(map["on_unavailable"], at: "state.on_unavailable", ["fail_open", "fail_closed"])
             .flatMap(StateSettings.FailMode.init) ?? .failClosed
         return StateSettings(backend: backend, url: url, onUnavailable: mode)

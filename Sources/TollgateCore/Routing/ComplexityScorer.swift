@@ -68,6 +68,26 @@ public struct ComplexityScorer: Sendable {
         return ComplexityResult(score: score, model: model, tierIndex: tier, features: features)
     }
 
+    /// Moves `result` to the nearest tier whose model `allowed` accepts (the chosen tier first, then
+    /// outward, the more capable tier winning a tie); nil when no tier's model is allowed.
+    ///
+    /// A team may be given the router alias but only some of its tier models; routing must never
+    /// serve a model the caller could not request by name, so the score only picks among those.
+    public func restricted(_ result: ComplexityResult, to allowed: (String) -> Bool) -> ComplexityResult? {
+        let tiers = config.tiers
+        guard tiers.indices.contains(result.tierIndex) else { return nil }
+        for distance in 0..<tiers.count {
+            for index in [result.tierIndex + distance, result.tierIndex - distance] where tiers.indices.contains(index) {
+                guard allowed(tiers[index].model) else { continue }
+                var moved = result
+                moved.tierIndex = index
+                moved.model = tiers[index].model
+                return moved
+            }
+        }
+        return nil
+    }
+
     private static func isInstruction(role: String) -> Bool { role == "system" || role == "developer" }
 
     private static func saturate(_ value: Double, at point: Double) -> Double {

@@ -112,10 +112,18 @@ public enum MessageContent {
 
 /// Shared checks for the top-level fields every proxied endpoint has.
 public enum RequestParsing {
+    /// Parses a client body, refusing duplicate keys at any depth: the gateway screens one
+    /// value while a provider's parser may act on another, so a duplicate is never forwarded.
     public static func object(_ bytes: [UInt8]) throws(GatewayError) -> (JSONValue, [String: Range<Int>]) {
         do {
-            return try JSONParser.parseObjectWithSpans(bytes)
+            return try JSONParser.parseObjectWithSpans(bytes, rejectDuplicateKeys: true)
         } catch {
+            if let key = error.duplicateKey {
+                let shown = key.count > 64 ? String(key.prefix(64)) + "..." : key
+                throw .invalidRequest(
+                    "The JSON body of your request has the key '\(shown)' more than once in one object; "
+                        + "send each key once.")
+            }
             throw .invalidRequest("We could not parse the JSON body of your request: \(error.description).")
         }
     }

@@ -2,6 +2,9 @@
 public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     public var offset: Int
+    /// Set when the body was refused for naming `duplicateKey` twice in one object, so the
+    /// request path can say so plainly instead of reporting a byte offset.
+    public var duplicateKey: String? = nil
     public var description: String { "\(message) at byte \(offset)" }
 }
 
@@ -12,11 +15,19 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
 public struct JSONParser {
     public static let maxDepth = 128
 
+    /// Objects up to this many members are checked for a repeated key by a linear scan over the
+    /// keys already read (no allocation); larger ones switch to a set.
+    static let linearDuplicateScanLimit = 16
+
     private let bytes: [UInt8]
+    private let rejectDuplicateKeys: Bool
     private var index = 0
     private var depth = 0
 
-    private init(bytes: [UInt8]) { self.bytes = bytes }
+    private init(bytes: [UInt8], rejectDuplicateKeys: Bool = false) {
+        self.bytes = bytes
+        self.rejectDuplicateKeys = rejectDuplicateKeys
+    }
 
     public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
         var parser = JSONParser(bytes: bytes)
@@ -33,8 +44,15 @@ public struct JSONParser {
 
     /// Parses a top-level object and also reports each member's value span in `bytes`, so a
     /// caller can splice one field (e.g. `model`) without re-serializing the others.
-    public static func parseObjectWithSpans(_ bytes: [UInt8]) throws(JSONParseError) -> (JSONValue, [String: Range<Int>]) {
-        var parser = JSONParser(bytes: bytes)
+    ///
+    /// `rejectDuplicateKeys` refuses an object (at any depth) that names a key twice. Client
+    /// request bodies need it: JSON parsers disagree on which duplicate wins (this one's lookups
+    /// read the last, a rewrite may touch the first, a provider may keep either), so a
+    /// duplicate could carry PII or an injection past screening to the provider.
+    public static func parseObjectWithSpans(
+        _ bytes: [UInt8], rejectDuplicateKeys: Bool = false
+    ) throws(JSONParseError) -> (JSONValue, [String: Range<Int>]) {
+        var parser = JSONParser(bytes: bytes, rejectDuplicateKeys: rejectDuplicateKeys)
         parser.skipWhitespace()
         guard parser.peek() == UInt8(ascii: "{") else { throw parser.error("the request body must be a JSON object") }
         var spans: [String: Range<Int>] = [:]
@@ -93,6 +111,7 @@ public struct JSONParser {
         defer { depth -= 1 }
         index += 1
         var members: [(String, JSONValue)] = []
+        var seenKeys: Set<String> = []
         skipWhitespace()
         if peek() == UInt8(ascii: "}") {
             index += 1
@@ -101,7 +120,11 @@ public struct JSONParser {
         while true {
             skipWhitespace()
             guard peek() == UInt8(ascii: "\"") else { throw error("expected a string key in object") }
+            let keyOffset = index
             let key = try parseString()
+            if rejectDuplicateKeys {
+                try checkUnique(key, among: members, seen: &seenKeys, at: keyOffset)
+            }
             skipWhitespace()
             guard peek() == UInt8(ascii: ":") else { throw error("expected ':' after object key") }
             index += 1
@@ -117,6 +140,22 @@ public struct JSONParser {
             default: throw error("expected ',' or '}' in object")
             }
         }
+    }
+
+    /// Throws when `key` already names a member. Small objects (nearly all of a chat body) are
+    /// scanned linearly; past `linearDuplicateScanLimit` members the keys move into `seen`.
+    private func checkUnique(
+        _ key: String, among members: [(String, JSONValue)], seen: inout Set<String>, at offset: Int
+    ) throws(JSONParseError) {
+        let duplicate: Bool
+        if members.count < Self.linearDuplicateScanLimit {
+            duplicate = members.contains { $0.0 == key }
+        } else {
+            if seen.isEmpty { seen = Set(members.lazy.map(\.0)) }
+            duplicate = !seen.insert(key).inserted
+        }
+        guard duplicate else { return }
+        throw JSONParseError(message: "duplicate key in object", offset: offset, duplicateKey: key)
     }
 
     private mutating func parseArray() throws(JSONParseError) -> JSONValue {
