@@ -26,7 +26,7 @@ struct Forwarder: Sendable {
 
     func forward(
         path: String, body: @Sendable (ResolvedTarget) -> [UInt8], stream: Bool, plan initial: RoutePlan, runtime: RuntimePolicy,
-        requestID: String, logger: Logger
+        requestID: String, abort: UpstreamAbort? = nil, logger: Logger
     ) async throws -> ForwardedResponse {
         let registry = resilience.registry
         var plan = initial
@@ -74,7 +74,7 @@ struct Forwarder: Sendable {
                     path: path, body: body(target), stream: stream, target: target, keys: runtime.providerKeys, requestID: requestID)
                 let response: UpstreamResponse
                 do {
-                    response = try await transport.execute(request)
+                    response = try await transport.execute(request, abort: abort)
                 } catch {
                     if case .cancelled = error {
                         registry.release(attempt.target, permit: attempt.permit)

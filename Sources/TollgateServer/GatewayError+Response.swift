@@ -31,6 +31,11 @@ extension GatewayError {
     /// Maps whatever a handler threw to the error a client should see, hiding internals.
     static func from(_ error: any Error) -> GatewayError {
         if let gateway = error as? GatewayError { return gateway }
+        // Only a client that went away cancels a request (`ClientCloseWatch`); nobody reads this
+        // answer, and 499 keeps it out of the server-error counts, as nginx does.
+        if error is CancellationError {
+            return GatewayError(status: 499, type: "api_error", code: "client_closed_request", message: "The client closed the connection.")
+        }
         if let http = error as? HTTPError {
             switch http.status.code {
             case 413: return GatewayError(status: 413, type: "invalid_request_error", code: "request_too_large", message: "The request body is too large.")

@@ -103,13 +103,18 @@ struct ProxyHandler: Sendable {
         }
         let forwardedChat = chat
         let started = ContinuousClock.now
+        // From here until the answer is relayed, a client that leaves aborts the provider call.
+        let abort = UpstreamAbort()
+        let watch = ClientCloseWatch.shared.watch(context.channel) { abort.fire() }
+        var streamKeepsWatching = false
+        defer { if !streamKeepsWatching { ClientCloseWatch.shared.stop(watch) } }
         let forwarded: ForwardedResponse
         do {
             forwarded = try await forwarder.forward(
                 path: "/chat/completions",
                 body: { target in forwardedChat.forwardBody(model: target.target.model) },
                 stream: chat.stream, plan: plan, runtime: runtime,
-                requestID: context.requestID, logger: context.logger)
+                requestID: context.requestID, abort: abort, logger: context.logger)
         } catch {
             await admission.refund(ticket, logger: context.logger)
             recordCanary(runtime, plan: plan, failed: true, started: started)
@@ -134,14 +139,13 @@ struct ProxyHandler: Sendable {
             let served = forwarded.plan
             let audit = self.audit
             let requestID = context.requestID
-            let channel = context.channel
             let requested = chat.model
             let flags = screened.flags
             let retried = forwarded.attempts > 1
+            streamKeepsWatching = true
             return Response(
                 status: .ok, headers: headers,
                 body: ResponseBody { writer in
-                    let watch = ClientCloseWatch.shared.watch(channel) { upstream.body.cancel() }
                     let summary = await relay.relay(upstream.body, to: &writer, logger: logger)
                     ClientCloseWatch.shared.stop(watch)
                     metrics.recordUpstream(target: target, seconds: started.secondsElapsed, failed: summary.failure != nil)
@@ -160,7 +164,7 @@ struct ProxyHandler: Sendable {
         }
         let body: [UInt8]
         do {
-            body = try await collect(upstream, context: context)
+            body = try await collect(upstream)
         } catch {
             await admission.refund(ticket, logger: context.logger)
             recordCanary(runtime, plan: forwarded.plan, failed: true, started: started)
@@ -222,6 +226,9 @@ struct ProxyHandler: Sendable {
             cacheKey = key
         }
         let started = ContinuousClock.now
+        let abort = UpstreamAbort()
+        let watch = ClientCloseWatch.shared.watch(context.channel) { abort.fire() }
+        defer { ClientCloseWatch.shared.stop(watch) }
         let forwarded: ForwardedResponse
         let body: [UInt8]
         do {
@@ -230,8 +237,8 @@ struct ProxyHandler: Sendable {
                 body: { target in
                     BodyRewriter.replacing([("model", .string(target.target.model))] + overrides, in: forwardedEmbedding.bytes, spans: forwardedEmbedding.spans)
                 },
-                stream: false, plan: plan, runtime: runtime, requestID: context.requestID, logger: context.logger)
-            body = try await collect(forwarded.response, context: context)
+                stream: false, plan: plan, runtime: runtime, requestID: context.requestID, abort: abort, logger: context.logger)
+            body = try await collect(forwarded.response)
         } catch {
             await admission.refund(ticket, logger: context.logger)
             throw error
@@ -264,10 +271,7 @@ struct ProxyHandler: Sendable {
         if failed { metrics.count("variant_errors", labels: [("model", plan.servedModel), ("variant", plan.variant.name)]) }
     }
 
-    /// Reads a whole answer; a client that goes away meanwhile cancels the transfer.
-    private func collect(_ response: UpstreamResponse, context: GatewayRequestContext) async throws -> [UInt8] {
-        let watch = ClientCloseWatch.shared.watch(context.channel) { response.body.cancel() }
-        defer { ClientCloseWatch.shared.stop(watch) }
+    private func collect(_ response: UpstreamResponse) async throws -> [UInt8] {
         do {
             return try await response.body.collect(upTo: maxUpstreamBodyBytes)
         } catch {

@@ -39,9 +39,11 @@ public final class CurlClient: Sendable {
     ///
     /// Cancelling the calling task before the headers arrive aborts the transfer and throws
     /// `.cancelled`.
-    public func execute(_ request: UpstreamRequest) async throws(UpstreamError) -> UpstreamResponse {
+    /// `abort`, when fired, does the same as cancelling the task, from anywhere, and afterwards
+    /// cancels the response body.
+    public func execute(_ request: UpstreamRequest, abort: UpstreamAbort? = nil) async throws(UpstreamError) -> UpstreamResponse {
         try RequestValidation.validate(request)
-        if Task.isCancelled { throw .cancelled }
+        if Task.isCancelled || abort?.isFired == true { throw .cancelled }
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue & Int.max
         let worker = workers[id % workers.count]
         let transfer = CurlTransfer(id: id, request: request, limits: bodyLimits) { [weak worker] id in
@@ -52,12 +54,20 @@ public final class CurlClient: Sendable {
         case .shuttingDown: throw .cancelled
         case .overloaded: throw .transferFailed("too many upstream transfers in flight")
         }
+        abort?.setHandler {
+            if transfer.handoff.deliver(.failure(.cancelled)) { transfer.signals.requestCancel() }
+        }
         let outcome = await withTaskCancellationHandler {
             await transfer.handoff.wait()
         } onCancel: {
             if transfer.handoff.deliver(.failure(.cancelled)) { transfer.signals.requestCancel() }
         }
-        return try outcome.get()
+        let response = try outcome.get()
+        if let abort {
+            let body = response.body
+            abort.setHandler { body.cancel() }
+        }
+        return response
     }
 
     /// Stops the curl threads, failing in-flight transfers with `.cancelled` and releasing every
