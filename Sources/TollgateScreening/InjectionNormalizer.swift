@@ -247,6 +247,10 @@ struct InjectionNormalizer {
             var needsNFKC = false
             var lineIsASCII = true
             while lineEnd < count {
+                if ASCII.isPlainWord(in: bytes, at: lineEnd) {
+                    lineEnd += 8
+                    continue
+                }
                 let byte = bytes[lineEnd]
                 if byte == 0x0A { break }
                 if byte < 0x80 {
@@ -276,8 +280,10 @@ struct InjectionNormalizer {
                 while index < lineEnd {
                     let byte = bytes[index]
                     if byte < 0x80 {
-                        folder.consumeASCII(byte)
-                        index += 1
+                        var runEnd = index + 1
+                        while runEnd < lineEnd, bytes[runEnd] < 0x80 { runEnd += 1 }
+                        folder.consumeASCII(UnsafeBufferPointer(rebasing: bytes[index..<runEnd]))
+                        index = runEnd
                     } else {
                         let (value, length) = UTF8Decoding.decode(bytes, at: index)
                         folder.consume(value)
@@ -318,6 +324,54 @@ struct InjectionNormalizer {
             wordHasASCII = !lastWasSpace
             wordHasLookalike = false
             invisibleAfterLetter = false
+        }
+
+        /// `consumeASCII(_:)` for each byte of `run`, in one copy into the output's storage that is then
+        /// compacted in place (whitespace collapsed), with the same word state and disguise verdict.
+        mutating func consumeASCII(_ run: UnsafeBufferPointer<UInt8>) {
+            guard !run.isEmpty else { return }
+            let start = out.count
+            out.append(contentsOf: run)
+            var lastWasSpace = lastWasSpace
+            var wordHasASCII = wordHasASCII
+            var wordHasLookalike = wordHasLookalike
+            var invisibleAfterLetter = invisibleAfterLetter
+            var disguised = disguised
+            let written = out.withUnsafeMutableBufferPointer { out in
+                var written = start
+                for read in start..<out.count {
+                    let byte = out[read]
+                    if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
+                        if !lastWasSpace {
+                            out[written] = 0x20
+                            written += 1
+                        }
+                        lastWasSpace = true
+                        wordHasASCII = false
+                        wordHasLookalike = false
+                        invisibleAfterLetter = false
+                        continue
+                    }
+                    lastWasSpace = false
+                    if UnicodeFolding.isASCIILetter(byte) {
+                        wordHasASCII = true
+                        if invisibleAfterLetter || wordHasLookalike { disguised = true }
+                    } else if byte < 0x30 || byte > 0x39 {
+                        wordHasASCII = false
+                        wordHasLookalike = false
+                    }
+                    invisibleAfterLetter = false
+                    out[written] = byte
+                    written += 1
+                }
+                return written
+            }
+            out.removeLast(out.count - written)
+            self.lastWasSpace = lastWasSpace
+            self.wordHasASCII = wordHasASCII
+            self.wordHasLookalike = wordHasLookalike
+            self.invisibleAfterLetter = invisibleAfterLetter
+            self.disguised = disguised
         }
 
         @inline(__always)
@@ -683,11 +737,14 @@ struct InjectionNormalizer {
             budget -= url.utf8.count
             segments.append(url)
         }
-        for run in Self.base64Runs(in: Array(original.utf8), minimumLength: minimumBase64Run) {
-            guard budget > 0 else { break }
-            if let decoded = Self.base64Text(run) {
-                budget -= decoded.utf8.count
-                segments.append(decoded)
+        var copy = original
+        copy.withUTF8 { bytes in
+            for run in Self.base64Runs(in: bytes, minimumLength: minimumBase64Run) {
+                guard budget > 0 else { break }
+                if let decoded = Self.base64Text(UnsafeBufferPointer(rebasing: bytes[run])) {
+                    budget -= decoded.utf8.count
+                    segments.append(decoded)
+                }
             }
         }
         return segments
@@ -739,36 +796,41 @@ struct InjectionNormalizer {
 
     /// Maximal runs of base64 alphabet characters (standard or URL-safe), with their padding.
     static func base64Runs(in bytes: [UInt8], minimumLength: Int) -> [ArraySlice<UInt8>] {
+        bytes.withUnsafeBufferPointer { buffer in
+            base64Runs(in: buffer, minimumLength: minimumLength)
+        }.map { bytes[$0] }
+    }
+
+    /// `base64Runs` over UTF-8 in place (a message's own storage, not a copy), as byte ranges.
+    static func base64Runs(in bytes: UnsafeBufferPointer<UInt8>, minimumLength: Int) -> [Range<Int>] {
         var spans: [Range<Int>] = []
         base64Alphabet.withUnsafeBufferPointer { alphabet in
-            bytes.withUnsafeBufferPointer { bytes in
-                let count = bytes.count
-                var index = 0
-                while index < count {
-                    guard alphabet[Int(bytes[index])] else {
-                        index += 1
-                        continue
-                    }
-                    var end = index + 1
-                    while end < count, alphabet[Int(bytes[end])] { end += 1 }
-                    let runEnd = end
-                    while end < count, bytes[end] == 0x3D { end += 1 }
-                    // Plain words are base64-alphabet too; real payloads mix cases or digits. Most runs
-                    // are short words, so the classes are only looked at in runs long enough to count.
-                    if end - index >= minimumLength {
-                        var hasDigitOrUpper = false
-                        var hasLower = false
-                        for position in index..<runEnd {
-                            let byte = bytes[position]
-                            if byte >= 0x61 && byte <= 0x7A { hasLower = true } else { hasDigitOrUpper = true }
-                        }
-                        if hasLower, hasDigitOrUpper { spans.append(index..<end) }
-                    }
-                    index = end
+            let count = bytes.count
+            var index = 0
+            while index < count {
+                guard alphabet[Int(bytes[index])] else {
+                    index += 1
+                    continue
                 }
+                var end = index + 1
+                while end < count, alphabet[Int(bytes[end])] { end += 1 }
+                let runEnd = end
+                while end < count, bytes[end] == 0x3D { end += 1 }
+                // Plain words are base64-alphabet too; real payloads mix cases or digits. Most runs
+                // are short words, so the classes are only looked at in runs long enough to count.
+                if end - index >= minimumLength {
+                    var hasDigitOrUpper = false
+                    var hasLower = false
+                    for position in index..<runEnd {
+                        let byte = bytes[position]
+                        if byte >= 0x61 && byte <= 0x7A { hasLower = true } else { hasDigitOrUpper = true }
+                    }
+                    if hasLower, hasDigitOrUpper { spans.append(index..<end) }
+                }
+                index = end
             }
         }
-        return spans.map { bytes[$0] }
+        return spans
     }
 
     /// Standard and URL-safe base64 characters, as a table: this test runs on every byte of a message.
@@ -780,6 +842,14 @@ struct InjectionNormalizer {
 
     /// Decodes a base64 run to text when the result is valid UTF-8 and mostly printable.
     static func base64Text(_ run: ArraySlice<UInt8>) -> String? {
+        run.withUnsafeBufferPointer { base64Text($0) }
+    }
+
+    /// `base64Text` over a run in place.
+    static func base64Text(_ run: UnsafeBufferPointer<UInt8>) -> String? {
+        // Most runs are identifiers, paths or keys whose bytes hold no space, and such a run is rejected
+        // at the end anyway: a table decode proves that before any copy or Foundation call.
+        guard Base64Probe.decodesToSpace(run) else { return nil }
         var normalized = run.filter { $0 != 0x3D }.map { byte -> UInt8 in
             switch byte {
             case 0x2D: return 0x2B

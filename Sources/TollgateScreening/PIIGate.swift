@@ -19,10 +19,19 @@ struct PIIGate {
     let runs: [DigitRun]
 
     init(_ bytes: [UInt8]) {
+        runs = bytes.withUnsafeBufferPointer { Self.digitRuns(in: $0) }
+    }
+
+    private static func digitRuns(in bytes: UnsafeBufferPointer<UInt8>) -> [DigitRun] {
         var runs: [DigitRun] = []
         var index = 0
         let count = bytes.count
         while index < count {
+            // Most text has no digit for many bytes: skip it eight bytes at a time.
+            if ASCII.isDigitFreeWord(in: bytes, at: index) {
+                index += 8
+                continue
+            }
             guard Self.isDigit(bytes[index]) else {
                 index += 1
                 continue
@@ -45,7 +54,7 @@ struct PIIGate {
             runs.append(DigitRun(start: start, end: lastDigitEnd, digits: digits))
             index = max(cursor, start + 1)
         }
-        self.runs = runs
+        return runs
     }
 
     /// Merged byte windows around runs with at least `minimumDigits` digits, from `before` bytes
