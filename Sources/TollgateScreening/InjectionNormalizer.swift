@@ -209,22 +209,19 @@ struct InjectionNormalizer {
     /// (none at the start while `lastWasSpace`); returns the end index. `out` needs room for all of `bytes`.
     @inline(__always)
     static func collapseWhitespace(
-        _ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>, at start: Int, lastWasSpace: inout Bool
+        _ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>, at start: Int, lastWasSpace wasSpace: inout Bool
     ) -> Int {
         var written = start
+        var lastWasSpace = wasSpace
+        // Branch-free: each byte is written (whitespace as a space), and the cursor moves unless the
+        // byte is whitespace after whitespace.
         for byte in bytes {
-            if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
-                if !lastWasSpace {
-                    out[written] = 0x20
-                    written += 1
-                }
-                lastWasSpace = true
-            } else {
-                out[written] = byte
-                written += 1
-                lastWasSpace = false
-            }
+            let isSpace = byte == 0x20 || byte &- 0x09 < 5
+            out[written] = isSpace ? 0x20 : byte
+            written &+= isSpace && lastWasSpace ? 0 : 1
+            lastWasSpace = isSpace
         }
+        wasSpace = lastWasSpace
         return written
     }
 
@@ -313,10 +310,12 @@ struct InjectionNormalizer {
         mutating func appendASCII(_ run: UnsafeBufferPointer<UInt8>) {
             guard !run.isEmpty else { return }
             let start = out.count
-            out.append(contentsOf: repeatElement(0, count: run.count))
+            // Copied in (a memcpy), then collapsed in place: the write cursor never passes the read one.
+            out.append(contentsOf: run)
             var lastWasSpace = lastWasSpace
             let written = out.withUnsafeMutableBufferPointer { out in
-                InjectionNormalizer.collapseWhitespace(run, into: out, at: start, lastWasSpace: &lastWasSpace)
+                InjectionNormalizer.collapseWhitespace(
+                    UnsafeBufferPointer(rebasing: out[start...]), into: out, at: start, lastWasSpace: &lastWasSpace)
             }
             out.removeLast(out.count - written)
             self.lastWasSpace = lastWasSpace
@@ -591,17 +590,20 @@ struct InjectionNormalizer {
             written = 0
             text.withUnsafeBufferPointer { text in
                 original.withUnsafeBufferPointer { original in
+                    // Branch-free: every byte is written, and the cursor only moves past the kept ones
+                    // (letters and non-ASCII bytes are interleaved too irregularly to predict).
+                    let compared = min(count, original.count)
+                    var kept = 0
                     for position in 0..<count {
                         let byte = text[position]
-                        if byte >= 0x80 {
-                            out[written] = byte
-                            written += 1
-                        } else if UnicodeFolding.isASCIILetter(byte) {
-                            if position < original.count, original[position] != byte { changes.append(written) }
-                            out[written] = byte | 0x20
-                            written += 1
-                        }
+                        let isASCII = byte < 0x80
+                        let isLetter = UnicodeFolding.isASCIILetter(byte)
+                        out[kept] = isASCII ? byte | 0x20 : byte
+                        // Rewritten bytes are rare: test that first, so the branch is predictable.
+                        if position < compared, original[position] != byte, isLetter { changes.append(kept) }
+                        kept &+= isLetter || !isASCII ? 1 : 0
                     }
+                    written = kept
                 }
             }
         }

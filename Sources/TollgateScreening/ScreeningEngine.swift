@@ -27,6 +27,7 @@ public final class ScreeningEngine: Sendable {
         self.injectionRules = injectionRules
         self.piiRules = piiRules
         self.injectionThreshold = injectionThreshold
+        _ = HeapRetention.isConfigured
         let groups = (injectionRules.map(\.pattern.captureCount) + piiRules.map(\.pattern.captureCount)).max() ?? 0
         scratchPool = ScratchPool(ovectorPairs: groups + 1)
         // Rule i's `followed_by` words are pseudo-rule `count + i` in the same tries.
