@@ -442,15 +442,21 @@ struct InjectionNormalizer {
         var out = text
         var changed = false
         leetTokenBytes.withUnsafeBufferPointer { tokenBytes in
+        leetSymbolBytes.withUnsafeBufferPointer { symbolBytes in
         text.withUnsafeBufferPointer { text in
         func isLeetTokenByte(_ byte: UInt8) -> Bool { tokenBytes[Int(byte)] }
         var index = 0
         let count = text.count
         while index < count {
-            guard isLeetTokenByte(text[index]) else {
-                index += 1
-                continue
-            }
+            // Only a token holding a digit or symbol can change: skip to the next such byte (most
+            // bytes are letters and spaces), then take the whole token around it. Tokens are maximal
+            // runs of token bytes, so this visits exactly the tokens a walk over all of them would
+            // rewrite, in the same order.
+            var probe = index
+            while probe < count, !symbolBytes[Int(text[probe])] { probe += 1 }
+            guard probe < count else { break }
+            index = probe
+            while index > 0, isLeetTokenByte(text[index - 1]) { index -= 1 }
             var end = index
             var letters = 0
             var leet = 0
@@ -473,12 +479,18 @@ struct InjectionNormalizer {
         }
         }
         }
+        }
         return changed ? out : nil
     }
 
     @inline(__always)
     private static func isLeetTokenByte(_ byte: UInt8) -> Bool {
         leetTokenBytes[Int(byte)]
+    }
+
+    /// The digits and symbols leetspeak reads as letters, as a table: the bytes that make a token change.
+    private static let leetSymbolBytes: [Bool] = (0...255).map { value in
+        !UnicodeFolding.isASCIILetter(UInt8(value)) && UnicodeFolding.leetLetter(UInt8(value)) != nil
     }
 
     /// Letters and the symbols leetspeak reads as letters, as a table: tested on every byte.

@@ -163,19 +163,28 @@ struct KeywordIndex: Sendable {
                             let lower = max(0, min(range.lowerBound, count))
                             let upper = max(lower, min(range.upperBound, count))
                             var previousIsWord = lower > 0 && symbols[Int(buffer[lower - 1])] >= 0
+                            /// The symbol at `offset`, -1 past the end.
+                            @inline(__always) func symbol(at offset: Int) -> Int {
+                                offset < count ? Int(symbols[Int(buffer[offset])]) : -1
+                            }
+                            // The symbols at position, position + 1 and position + 2, shifted along
+                            // so each byte is looked up once rather than three times.
+                            var next0 = symbol(at: lower)
+                            var next1 = symbol(at: lower + 1)
+                            var next2 = symbol(at: lower + 2)
                             for position in lower..<upper {
-                                let first = Int(symbols[Int(buffer[position])])
+                                let first = next0
+                                let following = next1
+                                let afterThat = next2
+                                next0 = following
+                                next1 = afterThat
+                                next2 = symbol(at: position + 3)
                                 let isWord = first >= 0
                                 defer { previousIsWord = isWord }
                                 guard isWord, !(wordStartsOnly && previousIsWord) else { continue }
-                                var second = position + 1 < count ? Int(symbols[Int(buffer[position + 1])]) : -1
-                                var third = Self.wordEnd
-                                if second < 0 {
-                                    second = Self.wordEnd
-                                } else if position + 2 < count {
-                                    let symbol = Int(symbols[Int(buffer[position + 2])])
-                                    if symbol >= 0 { third = symbol }
-                                }
+                                // A word that ends after one or two symbols continues with `wordEnd`.
+                                let second = following < 0 ? Self.wordEnd : following
+                                let third = following < 0 || afterThat < 0 ? Self.wordEnd : afterThat
                                 let bit = (first * Self.alphabet + second) * Self.alphabet + third
                                 guard triples[bit >> 6] & (1 << UInt64(bit & 63)) != 0 else { continue }
                                 var node = Int(children[first])
