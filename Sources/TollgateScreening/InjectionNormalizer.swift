@@ -70,6 +70,8 @@ struct InjectionNormalizer {
     func views(of text: String) -> [InjectionView] {
         var budget = decodeBudget
         var result: [InjectionView] = []
+        // Seven views for plain text with every rewrite; decoded segments add more.
+        result.reserveCapacity(8)
         appendViews(of: text, depth: 0, budget: &budget, into: &result)
         return result
     }
@@ -173,6 +175,7 @@ struct InjectionNormalizer {
 
     static func ranges(around changes: [Int], count: Int) -> [Range<Int>] {
         var result: [Range<Int>] = []
+        result.reserveCapacity(changes.count)
         let before = rewriteReach
         let after = 96
         for change in changes {

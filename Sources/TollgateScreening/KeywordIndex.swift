@@ -228,6 +228,8 @@ struct KeywordIndex: Sendable {
     /// The parts common to both sorted, disjoint range lists.
     static func intersection(_ lhs: [Range<Int>], _ rhs: [Range<Int>]) -> [Range<Int>] {
         var result: [Range<Int>] = []
+        // Each step emits at most one range and advances one side: one allocation, no regrowth.
+        result.reserveCapacity(lhs.count + rhs.count)
         var left = 0
         var right = 0
         while left < lhs.count, right < rhs.count {
@@ -294,28 +296,33 @@ private struct HitCollector {
             merged.append(pairs[own])
             own += 1
         }
-        var counts = [Int32](repeating: 0, count: ruleCount)
-        for pair in merged { counts[Int(pair >> 32)] += 1 }
+        // Counts per rule (capped), then their running sums: rule r's positions are
+        // `starts[r]..<starts[r + 1]` of `positions`. Three arrays in all; the fill cursors live on the stack.
         var starts = [Int32](repeating: 0, count: ruleCount + 1)
+        for pair in merged { starts[Int(pair >> 32) + 1] += 1 }
         for rule in 0..<ruleCount {
-            counts[rule] = min(counts[rule], Int32(KeywordIndex.maximumHits))
-            starts[rule + 1] = starts[rule] + counts[rule]
+            starts[rule + 1] = starts[rule] + min(starts[rule + 1], Int32(KeywordIndex.maximumHits))
         }
-        var fill = Array(starts.dropLast())
-        var positions = [Int32](repeating: 0, count: Int(starts[ruleCount]))
-        for pair in merged {
-            let rule = Int(pair >> 32)
-            guard fill[rule] < starts[rule + 1] else { continue }
-            positions[Int(fill[rule])] = Int32(truncatingIfNeeded: pair & 0xFFFF_FFFF)
-            fill[rule] += 1
+        let total = Int(starts[ruleCount])
+        let positions = [Int32](unsafeUninitializedCapacity: total) { buffer, initialized in
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: ruleCount) { fill in
+                for rule in 0..<ruleCount { fill.initializeElement(at: rule, to: starts[rule]) }
+                for pair in merged {
+                    let rule = Int(pair >> 32)
+                    guard fill[rule] < starts[rule + 1] else { continue }
+                    buffer[Int(fill[rule])] = Int32(truncatingIfNeeded: pair & 0xFFFF_FFFF)
+                    fill[rule] += 1
+                }
+            }
+            // Every rule's slots were filled: each got exactly its capped count.
+            initialized = total
         }
-        return KeywordHits(counts: counts, starts: starts, positions: positions, pairs: merged)
+        return KeywordHits(starts: starts, positions: positions, pairs: merged)
     }
 }
 
 /// Keyword positions per rule, bucketed in one flat array.
 struct KeywordHits {
-    let counts: [Int32]
     fileprivate let starts: [Int32]
     fileprivate let positions: [Int32]
     /// Every (rule << 32 | position), ascending by position.
@@ -324,6 +331,7 @@ struct KeywordHits {
     /// The pairs at positions inside `ranges` and outside `excluded` (both sorted and disjoint).
     func pairs(within ranges: [Range<Int>], outside excluded: [Range<Int>]) -> [UInt64] {
         var result: [UInt64] = []
+        result.reserveCapacity(pairs.count)
         var inside = 0
         var outside = 0
         for pair in pairs {
@@ -341,6 +349,7 @@ struct KeywordHits {
     /// `pairs(within:outside:)` with each position first moved to its derived position by `map`.
     func pairs(mappedBy map: ViewOffsetMap, within ranges: [Range<Int>], outside excluded: [Range<Int>]) -> [UInt64] {
         var result: [UInt64] = []
+        result.reserveCapacity(pairs.count)
         var inside = 0
         var outside = 0
         var cursor = 0
@@ -356,8 +365,14 @@ struct KeywordHits {
         return result
     }
 
-    /// The positions for `rule`, ascending.
-    func positions(of rule: Int) -> [Int] {
-        positions[Int(starts[rule])..<Int(starts[rule + 1])].map { Int($0) }
+    /// How many positions `rule` has (capped at `KeywordIndex.maximumHits`).
+    func count(of rule: Int) -> Int32 {
+        starts[rule + 1] - starts[rule]
+    }
+
+    /// The positions for `rule`, ascending: a view into the shared storage, not a copy (the rule loop
+    /// asks for one per rule it runs).
+    func positions(of rule: Int) -> ArraySlice<Int32> {
+        positions[Int(starts[rule])..<Int(starts[rule + 1])]
     }
 }

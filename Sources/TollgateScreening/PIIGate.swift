@@ -24,6 +24,7 @@ struct PIIGate {
 
     private static func digitRuns(in bytes: UnsafeBufferPointer<UInt8>) -> [DigitRun] {
         var runs: [DigitRun] = []
+        runs.reserveCapacity(16)
         var index = 0
         let count = bytes.count
         while index < count {
@@ -70,6 +71,7 @@ struct PIIGate {
         near byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, before: Int = 80, after: Int = 260
     ) -> [Range<Int>] {
         var positions: [(Int, Int)] = []
+        positions.reserveCapacity(16)
         var offset = 0
         while let found = firstIndex(of: byte, in: bytes, from: offset) {
             positions.append((found, found + 1))
@@ -93,13 +95,18 @@ struct PIIGate {
         literals.contains { pairs.mayContain($0, caseless: caseless) && contains($0, in: bytes, caseless: caseless) }
     }
 
+    /// Whether `occurrences(of: literals, in: bytes)` would find any, stopping at the first one found.
+    static func containsAny(_ literals: [[UInt8]], in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        literals.contains { !$0.isEmpty && contains($0, in: bytes, caseless: true) }
+    }
+
     /// Where `literals` occur in `bytes` (ASCII case-insensitively), as ascending start..<end ranges.
     static func occurrences(of literals: [[UInt8]], in bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
         var found: [Range<Int>] = []
         for literal in literals {
             guard let first = literal.first, literal.count <= bytes.count else { continue }
-            let variants = UnicodeFolding.isASCIILetter(first) ? [first | 0x20, first & ~0x20] : [first]
-            for variant in variants {
+            let isLetter = UnicodeFolding.isASCIILetter(first)
+            for variant in FirstByteVariants(first, bothCases: isLetter) {
                 var offset = 0
                 while let start = firstIndex(of: variant, in: bytes, from: offset) {
                     if start + literal.count > bytes.count { break }
@@ -125,8 +132,7 @@ struct PIIGate {
         guard let first = literal.first else { return true }
         guard literal.count <= bytes.count else { return false }
         let isLetter = UnicodeFolding.isASCIILetter(first)
-        let variants = caseless && isLetter ? [first | 0x20, first & ~0x20] : [first]
-        for variant in variants {
+        for variant in FirstByteVariants(first, bothCases: caseless && isLetter) {
             var offset = 0
             while let found = firstIndex(of: variant, in: bytes, from: offset) {
                 if found + literal.count > bytes.count { break }
@@ -149,6 +155,7 @@ struct PIIGate {
     private static func merge<S: Sequence>(_ spans: S, count: Int, before: Int = before, after: Int = after) -> [Range<Int>]
     where S.Element == (Int, Int) {
         var windows: [Range<Int>] = []
+        windows.reserveCapacity(8)
         for (start, end) in spans {
             let lower = max(0, start - before)
             let upper = min(count, end + after)
@@ -168,6 +175,27 @@ struct PIIGate {
         case 0x20, 0x2E, 0x2D, 0x28, 0x29, 0x2F, 0x2B, 0x78, 0x58, 0x3A: return true
         default: return false
         }
+    }
+}
+
+/// The byte values a literal's first byte is searched for: both cases of a letter (lower first), or the
+/// byte itself. A sequence, not an array, because it is built per literal on every screen.
+struct FirstByteVariants: Sequence, IteratorProtocol {
+    private let first: UInt8
+    private let second: UInt8
+    private let count: Int
+    private var index = 0
+
+    init(_ byte: UInt8, bothCases: Bool) {
+        first = bothCases ? byte | 0x20 : byte
+        second = byte & ~0x20
+        count = bothCases ? 2 : 1
+    }
+
+    mutating func next() -> UInt8? {
+        guard index < count else { return nil }
+        index += 1
+        return index == 1 ? first : second
     }
 }
 
@@ -204,9 +232,18 @@ struct BytePairs {
                 if !contains(first, second) { return false }
                 continue
             }
-            let firsts = UnicodeFolding.isASCIILetter(first) ? [first | 0x20, first & ~0x20] : [first]
-            let seconds = UnicodeFolding.isASCIILetter(second) ? [second | 0x20, second & ~0x20] : [second]
-            if !firsts.contains(where: { a in seconds.contains { b in contains(a, b) } }) { return false }
+            // Both cases of a letter; a non-letter twice (no arrays: this runs per pair of every literal).
+            let firstLetter = UnicodeFolding.isASCIILetter(first)
+            let secondLetter = UnicodeFolding.isASCIILetter(second)
+            let lowerFirst = firstLetter ? first | 0x20 : first
+            let upperFirst = firstLetter ? first & ~0x20 : first
+            let lowerSecond = secondLetter ? second | 0x20 : second
+            let upperSecond = secondLetter ? second & ~0x20 : second
+            if !contains(lowerFirst, lowerSecond), !contains(lowerFirst, upperSecond), !contains(upperFirst, lowerSecond),
+                !contains(upperFirst, upperSecond)
+            {
+                return false
+            }
         }
         return true
     }
