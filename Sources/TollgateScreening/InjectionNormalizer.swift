@@ -84,6 +84,7 @@ struct InjectionNormalizer {
         let foldedIndex = result.count
         result.append(InjectionView(kind: .text, bytes: folded, obfuscated: !plain))
         var changes: [Int] = []
+        changes.reserveCapacity(64)
         // `-`, `_`, `.` between letters read as spaces: `system_prompt` is two words, not a disguise. A
         // phrase readable this way is plain; only one that needs the separator removed is split.
         let separated = Self.separatorsAsSpaces(folded, changes: &changes)
@@ -167,6 +168,8 @@ struct InjectionNormalizer {
             if let last = result.last, last.upperBound >= lower {
                 result[result.count - 1] = last.lowerBound..<max(last.upperBound, range.upperBound)
             } else {
+                // Room for all at the first append, instead of growing the array several times.
+                if result.isEmpty { result.reserveCapacity(ranges.underestimatedCount) }
                 result.append(lower..<range.upperBound)
             }
         }
@@ -582,6 +585,13 @@ struct InjectionNormalizer {
                 written = first
                 var index = first
                 while index < count {
+                    if let word = ASCII.separatorFreeWord(in: text, at: index), let base = out.baseAddress {
+                        // No separator among these eight bytes: copied as they are.
+                        UnsafeMutableRawPointer(base + written).storeBytes(of: word, as: UInt64.self)
+                        written += 8
+                        index += 8
+                        continue
+                    }
                     let byte = text[index]
                     if byte == 0x2D || byte == 0x5F || byte == 0x2E, index > 0, index + 1 < count,
                         UnicodeFolding.isASCIILetter(text[index - 1]), UnicodeFolding.isASCIILetter(text[index + 1])
@@ -632,11 +642,17 @@ struct InjectionNormalizer {
         let count = text.count
         text.withUnsafeBufferPointer { text in
             out.withUnsafeMutableBufferPointer { out in
-                for index in first..<(count - 1) {
+                var index = first
+                while index < count - 1 {
+                    if index + 8 <= count - 1, ASCII.isSeparatorFreeWord(in: text, at: index) {
+                        index += 8
+                        continue
+                    }
                     if isSeparatorBetweenLetters(text, at: index) {
                         out[index] = 0x20
                         changes.append(index)
                     }
+                    index += 1
                 }
             }
         }
@@ -657,8 +673,14 @@ struct InjectionNormalizer {
         text.withUnsafeBufferPointer { text in
             let count = text.count
             guard count >= 3 else { return nil }
-            for index in 1..<(count - 1) {
+            var index = 1
+            while index < count - 1 {
+                if index + 8 <= count - 1, ASCII.isSeparatorFreeWord(in: text, at: index) {
+                    index += 8
+                    continue
+                }
                 if isSeparatorBetweenLetters(text, at: index) { return index }
+                index += 1
             }
             return nil
         }

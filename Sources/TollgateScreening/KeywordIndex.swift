@@ -228,14 +228,16 @@ struct KeywordIndex: Sendable {
     /// The parts common to both sorted, disjoint range lists.
     static func intersection(_ lhs: [Range<Int>], _ rhs: [Range<Int>]) -> [Range<Int>] {
         var result: [Range<Int>] = []
-        // Each step emits at most one range and advances one side: one allocation, no regrowth.
-        result.reserveCapacity(lhs.count + rhs.count)
         var left = 0
         var right = 0
         while left < lhs.count, right < rhs.count {
             let lower = max(lhs[left].lowerBound, rhs[right].lowerBound)
             let upper = min(lhs[left].upperBound, rhs[right].upperBound)
-            if lower < upper { result.append(lower..<upper) }
+            if lower < upper {
+                // Each step emits at most one range and advances one side: room for all at once.
+                if result.isEmpty { result.reserveCapacity(lhs.count + rhs.count) }
+                result.append(lower..<upper)
+            }
             if lhs[left].upperBound < rhs[right].upperBound { left += 1 } else { right += 1 }
         }
         return result

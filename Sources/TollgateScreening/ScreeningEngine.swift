@@ -195,7 +195,8 @@ public final class ScreeningEngine: Sendable {
             view.bytes.withUnsafeBufferPointer { buffer in
                 let pairs = BytePairs(buffer)
                 // Several rules share a digit threshold (7 for most phone shapes): compute each once.
-                var digitWindows: [Int: [Range<Int>]] = [:]  // by minimumDigits, before and after
+                // By minimumDigits, before and after; a handful of keys, so a list beats a dictionary.
+                var digitWindows: [(key: Int, windows: [Range<Int>])] = []
                 for rule in piiRules where everyType || types.contains(rule.type) {
                     if !rule.literals.isEmpty,
                         !PIIGate.containsAny(rule.literals, in: buffer, caseless: rule.caseless, pairs: pairs)
@@ -207,12 +208,13 @@ public final class ScreeningEngine: Sendable {
                         let before = rule.windowBefore ?? PIIGate.before
                         let after = rule.windowAfter ?? PIIGate.after
                         let key = (rule.minimumDigits << 16 | before) << 20 | after
-                        if let known = digitWindows[key] {
-                            windows = known
+                        if let known = digitWindows.first(where: { $0.key == key }) {
+                            windows = known.windows
                         } else {
                             windows = gate.windows(
                                 minimumDigits: rule.minimumDigits, count: buffer.count, before: before, after: after)
-                            digitWindows[key] = windows
+                            if digitWindows.isEmpty { digitWindows.reserveCapacity(8) }
+                            digitWindows.append((key, windows))
                         }
                     } else if let byte = rule.nearByte {
                         windows = PIIGate.windows(
