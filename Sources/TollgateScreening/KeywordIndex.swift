@@ -157,72 +157,98 @@ struct KeywordIndex: Sendable {
                 terminalStart.withUnsafeBufferPointer { terminalStart in
                     terminalRules.withUnsafeBufferPointer { terminalRules in
                         startsWithTriple.withUnsafeBufferPointer { triples in
-                        bytes.withUnsafeBufferPointer { buffer in
-                            let count = buffer.count
-                            for range in walkRanges {
-                            let lower = max(0, min(range.lowerBound, count))
-                            let upper = max(lower, min(range.upperBound, count))
-                            var previousIsWord = lower > 0 && symbols[Int(buffer[lower - 1])] >= 0
-                            /// The symbol at `offset`, -1 past the end.
-                            @inline(__always) func symbol(at offset: Int) -> Int {
-                                offset < count ? Int(symbols[Int(buffer[offset])]) : -1
-                            }
-                            // The symbols at position, position + 1 and position + 2, shifted along
-                            // so each byte is looked up once rather than three times.
-                            var next0 = symbol(at: lower)
-                            var next1 = symbol(at: lower + 1)
-                            var next2 = symbol(at: lower + 2)
-                            for position in lower..<upper {
-                                let first = next0
-                                let following = next1
-                                let afterThat = next2
-                                next0 = following
-                                next1 = afterThat
-                                next2 = symbol(at: position + 3)
-                                let isWord = first >= 0
-                                defer { previousIsWord = isWord }
-                                guard isWord, !(wordStartsOnly && previousIsWord) else { continue }
-                                // A word that ends after one or two symbols continues with `wordEnd`.
-                                let second = following < 0 ? Self.wordEnd : following
-                                let third = following < 0 || afterThat < 0 ? Self.wordEnd : afterThat
-                                let bit = (first * Self.alphabet + second) * Self.alphabet + third
-                                guard triples[bit >> 6] & (1 << UInt64(bit & 63)) != 0 else { continue }
-                                var node = Int(children[first])
-                                var cursor = position + 1
-                                while node > 0 {
-                                    var slot = Int(terminalStart[node])
-                                    var end = Int(terminalStart[node + 1])
-                                    while slot < end {
-                                        hits.add(rule: Int(terminalRules[slot]), position: position)
-                                        slot += 1
-                                    }
-                                    let symbol = cursor < count ? Int(symbols[Int(buffer[cursor])]) : -1
-                                    if symbol < 0 || symbol == 36 {
-                                        // The word ends here for whole-word keywords: a non-ASCII
-                                        // character counts too, as PCRE2's `\b` may see punctuation there.
-                                        let whole = Int(children[node * Self.alphabet + Self.wordEnd])
-                                        if whole > 0 {
-                                            slot = Int(terminalStart[whole])
-                                            end = Int(terminalStart[whole + 1])
-                                            while slot < end {
-                                                hits.add(rule: Int(terminalRules[slot]), position: position)
-                                                slot += 1
-                                            }
-                                        }
-                                        if symbol < 0 { break }
-                                    }
-                                    node = Int(children[node * Self.alphabet + symbol])
-                                    cursor += 1
+                            bytes.withUnsafeBufferPointer { buffer in
+                                let tables = Tables(
+                                    symbols: symbols, children: children, terminalStart: terminalStart,
+                                    terminalRules: terminalRules, triples: triples)
+                                for range in walkRanges {
+                                    Self.walk(buffer, range, tables, wordStartsOnly: wordStartsOnly, into: &hits)
                                 }
                             }
-                            }
-                        }
                         }
                     }
                 }
             }
         }
         return hits.finish(merging: reused)
+    }
+
+    /// The trie's tables as buffers, for the walk.
+    private struct Tables {
+        let symbols: UnsafeBufferPointer<Int8>
+        let children: UnsafeBufferPointer<Int32>
+        let terminalStart: UnsafeBufferPointer<Int32>
+        let terminalRules: UnsafeBufferPointer<Int32>
+        let triples: UnsafeBufferPointer<UInt64>
+    }
+
+    /// Walks the trie from every (word-start) position of `range`, recording the rules whose keywords
+    /// start there. Its own function, so the hot loop has the registers to itself.
+    private static func walk(
+        _ buffer: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ tables: Tables, wordStartsOnly: Bool,
+        into hits: inout HitCollector
+    ) {
+        let symbols = tables.symbols
+        let children = tables.children
+        let terminalStart = tables.terminalStart
+        let terminalRules = tables.terminalRules
+        let triples = tables.triples
+        let count = buffer.count
+        let lower = max(0, min(range.lowerBound, count))
+        let upper = max(lower, min(range.upperBound, count))
+        var previousIsWord = lower > 0 && symbols[Int(buffer[lower - 1])] >= 0
+        /// The symbol at `offset`, -1 past the end.
+        @inline(__always) func symbol(at offset: Int) -> Int {
+            offset < count ? Int(symbols[Int(buffer[offset])]) : -1
+        }
+        // The symbols at position, position + 1 and position + 2, shifted along
+        // so each byte is looked up once rather than three times.
+        var next0 = symbol(at: lower)
+        var next1 = symbol(at: lower + 1)
+        var next2 = symbol(at: lower + 2)
+        for position in lower..<upper {
+            let first = next0
+            let following = next1
+            let afterThat = next2
+            next0 = following
+            next1 = afterThat
+            next2 = symbol(at: position + 3)
+            let isWord = first >= 0
+            defer { previousIsWord = isWord }
+            guard isWord, !(wordStartsOnly && previousIsWord) else { continue }
+            // A word that ends after one or two symbols continues with `wordEnd`.
+            let second = following < 0 ? wordEnd : following
+            let third = following < 0 || afterThat < 0 ? wordEnd : afterThat
+            let bit = (first * alphabet + second) * alphabet + third
+            guard triples[bit >> 6] & (1 << UInt64(bit & 63)) != 0 else { continue }
+            var node = Int(children[first])
+            var cursor = position + 1
+            while node > 0 {
+                var slot = Int(terminalStart[node])
+                var end = Int(terminalStart[node + 1])
+                while slot < end {
+                    hits.add(rule: Int(terminalRules[slot]), position: position)
+                    slot += 1
+                }
+                let symbol = cursor < count ? Int(symbols[Int(buffer[cursor])]) : -1
+                if symbol < 0 || symbol == 36 {
+                    // The word ends here for whole-word keywords: a non-ASCII
+                    // character counts too, as PCRE2's `\b` may see punctuation there.
+                    let whole = Int(children[node * alphabet + wordEnd])
+                    if whole > 0 {
+                        slot = Int(terminalStart[whole])
+                        end = Int(terminalStart[whole + 1])
+                        while slot < end {
+                            hits.add(rule: Int(terminalRules[slot]), position: position)
+                            slot += 1
+                        }
+                    }
+                    if symbol < 0 { break }
+                }
+                node = Int(children[node * alphabet + symbol])
+                cursor += 1
+            }
+        }
     }
 
     /// The parts common to both sorted, disjoint range lists.
