@@ -22,6 +22,8 @@ struct KeywordIndex: Sendable {
     /// The trie's extra symbol for "the word ends here" (`$` keywords).
     private static let wordEnd = 37
     private static let alphabet = 38
+    /// Child links, `alphabet` per node: -1 for none, else `child << 1 | 1 if the child ends keywords`.
+    /// The flag spares a walk the terminal lookup at the many nodes that only lead on.
     private var children: [Int32]
     private var terminals: [[Int32]]
     /// `terminals` flattened: the rules ending at node n are `terminalRules[terminalStart[n]..<terminalStart[n + 1]]`.
@@ -100,6 +102,10 @@ struct KeywordIndex: Sendable {
             terminalRules.append(contentsOf: rules)
         }
         terminalStart.append(Int32(terminalRules.count))
+        for slot in children.indices where children[slot] > 0 {
+            let child = children[slot]
+            children[slot] = child << 1 | (terminals[Int(child)].isEmpty ? 0 : 1)
+        }
     }
 
     /// Trie symbol of each byte: letters case-folded, digits, one symbol for all non-ASCII bytes, -1 for
@@ -221,23 +227,26 @@ struct KeywordIndex: Sendable {
             let third = following < 0 || afterThat < 0 ? wordEnd : afterThat
             let bit = (first * alphabet + second) * alphabet + third
             guard triples[bit >> 6] & (1 << UInt64(bit & 63)) != 0 else { continue }
-            var node = Int(children[first])
+            var link = Int(children[first])
             var cursor = position + 1
-            while node > 0 {
-                var slot = Int(terminalStart[node])
-                var end = Int(terminalStart[node + 1])
-                while slot < end {
-                    hits.add(rule: Int(terminalRules[slot]), position: position)
-                    slot += 1
+            while link > 0 {
+                let node = link >> 1
+                if link & 1 != 0 {
+                    var slot = Int(terminalStart[node])
+                    let end = Int(terminalStart[node + 1])
+                    while slot < end {
+                        hits.add(rule: Int(terminalRules[slot]), position: position)
+                        slot += 1
+                    }
                 }
                 let symbol = cursor < count ? Int(symbols[Int(buffer[cursor])]) : -1
                 if symbol < 0 || symbol == 36 {
                     // The word ends here for whole-word keywords: a non-ASCII
                     // character counts too, as PCRE2's `\b` may see punctuation there.
-                    let whole = Int(children[node * alphabet + wordEnd])
+                    let whole = Int(children[node * alphabet + wordEnd]) >> 1
                     if whole > 0 {
-                        slot = Int(terminalStart[whole])
-                        end = Int(terminalStart[whole + 1])
+                        var slot = Int(terminalStart[whole])
+                        let end = Int(terminalStart[whole + 1])
                         while slot < end {
                             hits.add(rule: Int(terminalRules[slot]), position: position)
                             slot += 1
@@ -245,7 +254,7 @@ struct KeywordIndex: Sendable {
                     }
                     if symbol < 0 { break }
                 }
-                node = Int(children[node * alphabet + symbol])
+                link = Int(children[node * alphabet + symbol])
                 cursor += 1
             }
         }
