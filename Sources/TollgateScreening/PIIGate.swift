@@ -103,53 +103,56 @@ struct PIIGate {
     /// Where `literals` occur in `bytes` (ASCII case-insensitively), as ascending start..<end ranges.
     static func occurrences(of literals: [[UInt8]], in bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
         var found: [Range<Int>] = []
-        for literal in literals {
-            guard let first = literal.first, literal.count <= bytes.count else { continue }
-            let isLetter = UnicodeFolding.isASCIILetter(first)
-            for variant in FirstByteVariants(first, bothCases: isLetter) {
-                var offset = 0
-                while let start = firstIndex(of: variant, in: bytes, from: offset) {
-                    if start + literal.count > bytes.count { break }
-                    var matches = true
-                    for index in 1..<literal.count {
-                        let byte = bytes[start + index]
-                        let wanted = literal[index]
-                        if byte == wanted { continue }
-                        if UnicodeFolding.isASCIILetter(wanted), byte | 0x20 == wanted | 0x20 { continue }
-                        matches = false
-                        break
-                    }
-                    if matches { found.append(start..<(start + literal.count)) }
-                    offset = start + 1
-                }
+        for literal in literals where !literal.isEmpty {
+            forEachStart(of: literal, in: bytes, caseless: true) { start in
+                found.append(start..<(start + literal.count))
+                return true
             }
         }
+        // Stable, so occurrences at the same place stay in literal order.
         found.sort { $0.lowerBound < $1.lowerBound }
         return found
     }
 
-    private static func contains(_ literal: [UInt8], in bytes: UnsafeBufferPointer<UInt8>, caseless: Bool) -> Bool {
-        guard let first = literal.first else { return true }
-        guard literal.count <= bytes.count else { return false }
-        let isLetter = UnicodeFolding.isASCIILetter(first)
-        for variant in FirstByteVariants(first, bothCases: caseless && isLetter) {
-            var offset = 0
+    /// Calls `body` with the start of each occurrence of `literal` (non-empty) until it returns false.
+    /// The occurrences are found with `memchr` for one byte of the literal: the first byte that is not a
+    /// letter when there is one (`sk-`, `ghp_`, `-----BEGIN ` are found by their rarer `-` or `_`
+    /// instead of by every `s` or `g` of the text), else the first byte in both cases.
+    private static func forEachStart(
+        of literal: [UInt8], in bytes: UnsafeBufferPointer<UInt8>, caseless: Bool, _ body: (Int) -> Bool
+    ) {
+        let length = literal.count
+        guard length <= bytes.count else { return }
+        let anchor = literal.firstIndex { !UnicodeFolding.isASCIILetter($0) } ?? 0
+        let anchorByte = literal[anchor]
+        for variant in FirstByteVariants(anchorByte, bothCases: caseless && UnicodeFolding.isASCIILetter(anchorByte)) {
+            var offset = anchor
             while let found = firstIndex(of: variant, in: bytes, from: offset) {
-                if found + literal.count > bytes.count { break }
+                offset = found + 1
+                let start = found - anchor
+                if start + length > bytes.count { break }
                 var matches = true
-                for index in 1..<literal.count {
-                    let byte = bytes[found + index]
+                for index in 0..<length where index != anchor {
+                    let byte = bytes[start + index]
                     let wanted = literal[index]
                     if byte == wanted { continue }
                     if caseless, UnicodeFolding.isASCIILetter(wanted), byte | 0x20 == wanted | 0x20 { continue }
                     matches = false
                     break
                 }
-                if matches { return true }
-                offset = found + 1
+                if matches, !body(start) { return }
             }
         }
-        return false
+    }
+
+    private static func contains(_ literal: [UInt8], in bytes: UnsafeBufferPointer<UInt8>, caseless: Bool) -> Bool {
+        guard !literal.isEmpty else { return true }
+        var found = false
+        forEachStart(of: literal, in: bytes, caseless: caseless) { _ in
+            found = true
+            return false
+        }
+        return found
     }
 
     private static func merge<S: Sequence>(_ spans: S, count: Int, before: Int = before, after: Int = after) -> [Range<Int>]

@@ -207,3 +207,33 @@ private func referenceFold(_ text: String, disguised: inout Bool) -> [UInt8] {
     }
     return out
 }
+
+@Test func literalSearchByItsRarestByteFindsEveryOccurrenceInOrder() {
+    var random = SeededBytes(seed: 23)
+    let literals: [[UInt8]] = ["sk-", "-ai", "gpt", "===", "a_b", "-----BEGIN ", "xoxb-", "k_live_"].map { Array($0.utf8) }
+    let alphabet = Array("sSkK-aAiIgGpPtT=_bBxXoOlLvVeE -BEGIN".utf8)
+    for _ in 0..<3000 {
+        let text = random.bytes(random.next(below: 60), from: alphabet)
+        var expected: [Range<Int>] = []
+        for literal in literals where literal.count <= text.count {
+            for start in 0...(text.count - literal.count) {
+                let matches = literal.indices.allSatisfy { index in
+                    let byte = text[start + index]
+                    let wanted = literal[index]
+                    return byte == wanted || (UnicodeFolding.isASCIILetter(wanted) && byte | 0x20 == wanted | 0x20)
+                }
+                if matches { expected.append(start..<(start + literal.count)) }
+            }
+        }
+        expected.sort { $0.lowerBound < $1.lowerBound }
+        text.withUnsafeBufferPointer { buffer in
+            #expect(PIIGate.occurrences(of: literals, in: buffer) == expected)
+            for literal in literals {
+                let exact = text.count >= literal.count
+                    && (0...(text.count - literal.count)).contains { Array(text[$0..<($0 + literal.count)]) == literal }
+                let pairs = BytePairs(buffer)
+                #expect(PIIGate.containsAny([literal], in: buffer, caseless: false, pairs: pairs) == exact)
+            }
+        }
+    }
+}
