@@ -846,7 +846,14 @@ struct InjectionNormalizer {
         base64Alphabet.withUnsafeBufferPointer { alphabet in
             let count = bytes.count
             var index = 0
+            let reach = max(minimumLength, 1) - 1
             while index < count {
+                // A run long enough to count that starts in index...index + reach covers index + reach:
+                // when that byte can be in no run (not base64, not padding), none starts there.
+                if index + reach < count, !alphabet[Int(bytes[index + reach])], bytes[index + reach] != 0x3D {
+                    index += reach + 1
+                    continue
+                }
                 guard alphabet[Int(bytes[index])] else {
                     index += 1
                     continue

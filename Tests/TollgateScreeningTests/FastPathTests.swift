@@ -237,3 +237,38 @@ private func referenceFold(_ text: String, disguised: inout Bool) -> [UInt8] {
         }
     }
 }
+
+@Test func base64RunScanSkippingAheadFindsTheRunsOfTheByteScan() {
+    var random = SeededBytes(seed: 29)
+    let alphabet = Array("aB3+/_-= =\n.xY9".utf8)
+    func isBase64(_ byte: UInt8) -> Bool {
+        UnicodeFolding.isASCIILetter(byte) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2B || byte == 0x2F
+            || byte == 0x2D || byte == 0x5F
+    }
+    for _ in 0..<3000 {
+        // Long stretches without a break, so runs of every length around the minimum occur.
+        let text = random.bytes(random.next(below: 120), from: random.next(below: 2) == 0 ? alphabet : Array(alphabet.prefix(7)))
+        let minimum = 1 + random.next(below: 20)
+        var expected: [Range<Int>] = []
+        var index = 0
+        while index < text.count {
+            guard isBase64(text[index]) else {
+                index += 1
+                continue
+            }
+            var end = index + 1
+            while end < text.count, isBase64(text[end]) { end += 1 }
+            let runEnd = end
+            while end < text.count, text[end] == 0x3D { end += 1 }
+            let run = text[index..<runEnd]
+            if end - index >= minimum, run.contains(where: { $0 >= 0x61 && $0 <= 0x7A }),
+                run.contains(where: { !($0 >= 0x61 && $0 <= 0x7A) })
+            {
+                expected.append(index..<end)
+            }
+            index = end
+        }
+        let found = text.withUnsafeBufferPointer { InjectionNormalizer.base64Runs(in: $0, minimumLength: minimum) }
+        #expect(found == expected)
+    }
+}
