@@ -245,6 +245,9 @@ struct InjectionNormalizer {
         }
         var folder = Folder(capacity: count)
         var lineStart = 0
+        // Start of the ASCII lines (with their newlines) not yet folded: runs of them are folded in one
+        // call, as collapsing whitespace reads a newline like any other space.
+        var pending = 0
         while lineStart <= count {
             var lineEnd = lineStart
             var needsNFKC = false
@@ -272,8 +275,12 @@ struct InjectionNormalizer {
             if lineIsASCII {
                 // No look-alike or invisible character: only whitespace to collapse, and the line ends
                 // at a newline (a space for the word state), so the per-word disguise state is moot.
-                folder.appendASCII(UnsafeBufferPointer(rebasing: bytes[lineStart..<lineEnd]))
-            } else if needsNFKC {
+                // Folded later, together with the ASCII lines around it.
+                lineStart = lineEnd + 1
+                continue
+            }
+            folder.appendASCII(UnsafeBufferPointer(rebasing: bytes[pending..<lineStart]))
+            if needsNFKC {
                 let line = String(decoding: UnsafeBufferPointer(rebasing: bytes[lineStart..<lineEnd]), as: UTF8.self)
                 for scalar in line.precomposedStringWithCompatibilityMapping.unicodeScalars {
                     folder.consume(scalar.value)
@@ -296,7 +303,9 @@ struct InjectionNormalizer {
             }
             if lineEnd < count { folder.consumeASCII(0x0A) }
             lineStart = lineEnd + 1
+            pending = lineStart
         }
+        folder.appendASCII(UnsafeBufferPointer(rebasing: bytes[min(pending, count)..<count]))
         return (folder.out, folder.disguised)
     }
 
