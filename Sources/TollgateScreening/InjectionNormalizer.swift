@@ -218,16 +218,16 @@ struct InjectionNormalizer {
         _ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>, at start: Int, lastWasSpace wasSpace: inout Bool
     ) -> Int {
         var written = start
-        var lastWasSpace = wasSpace
+        var previous = wasSpace ? 1 : 0
         // Branch-free: each byte is written (whitespace as a space), and the cursor moves unless the
-        // byte is whitespace after whitespace.
+        // byte is whitespace after whitespace. Flags as integers: `&&` and `||` compile to branches.
         for byte in bytes {
-            let isSpace = byte == 0x20 || byte &- 0x09 < 5
-            out[written] = isSpace ? 0x20 : byte
-            written &+= isSpace && lastWasSpace ? 0 : 1
-            lastWasSpace = isSpace
+            let space = (byte == 0x20 ? 1 : 0) | (byte &- 0x09 < 5 ? 1 : 0)
+            out[written] = space != 0 ? 0x20 : byte
+            written &+= 1 &- (space & previous)
+            previous = space
         }
-        wasSpace = lastWasSpace
+        wasSpace = previous != 0
         return written
     }
 
@@ -631,11 +631,12 @@ struct InjectionNormalizer {
                     for position in 0..<count {
                         let byte = text[position]
                         let isASCII = byte < 0x80
-                        let isLetter = UnicodeFolding.isASCIILetter(byte)
+                        // Letters: `byte | 0x20` in a...z (never so for bytes from 0x80 on).
+                        let letter = (byte | 0x20) &- 0x61 < 26 ? 1 : 0
                         out[kept] = isASCII ? byte | 0x20 : byte
                         // Rewritten bytes are rare: test that first, so the branch is predictable.
-                        if position < compared, original[position] != byte, isLetter { changes.append(kept) }
-                        kept &+= isLetter || !isASCII ? 1 : 0
+                        if position < compared, original[position] != byte, letter != 0 { changes.append(kept) }
+                        kept &+= letter | (isASCII ? 0 : 1)
                     }
                     written = kept
                 }
