@@ -54,6 +54,18 @@ enum ASCII {
         return word
     }
 
+    /// Whether none of the first six of the eight bytes at `index` is a space with another space two
+    /// bytes after it (false when fewer than eight remain).
+    @inline(__always)
+    static func hasNoSpacePairTwoApart(in buffer: UnsafeBufferPointer<UInt8>, at index: Int) -> Bool {
+        guard index + 8 <= buffer.count, let base = UnsafeRawPointer(buffer.baseAddress) else { return false }
+        let spaces = base.loadUnaligned(fromByteOffset: index, as: UInt64.self) ^ 0x2020_2020_2020_2020
+        // The exact zero-byte mask: the top bit of each byte that was a space, and of no other byte.
+        let mask = ~(((spaces & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | spaces) & 0x8080_8080_8080_8080
+        // Little-endian: byte k + 2 shifted down onto byte k; bytes 0...5 only.
+        return mask & (mask >> 16) & 0x0000_8080_8080_8080 == 0
+    }
+
     /// True when every byte is below 0x80, checked eight bytes at a time.
     static func isASCII(_ text: String) -> Bool {
         var copy = text

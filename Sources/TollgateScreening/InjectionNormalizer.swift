@@ -526,6 +526,12 @@ struct InjectionNormalizer {
             let count = text.count
             var probe = 0
             while probe + 4 < count {
+                // Bytes probe + 1 and probe + 3 must both be spaces: six probes are ruled out at once
+                // when no two spaces two apart start in the six bytes from probe + 1.
+                if ASCII.hasNoSpacePairTwoApart(in: text, at: probe + 1) {
+                    probe += 6
+                    continue
+                }
                 if text[probe + 1] == 0x20, text[probe + 3] == 0x20, UnicodeFolding.isASCIILetter(text[probe]),
                     UnicodeFolding.isASCIILetter(text[probe + 2]), UnicodeFolding.isASCIILetter(text[probe + 4]),
                     probe == 0 || !UnicodeFolding.isASCIILetter(text[probe - 1]),

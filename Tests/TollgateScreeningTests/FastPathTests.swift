@@ -272,3 +272,37 @@ private func referenceFold(_ text: String, disguised: inout Bool) -> [UInt8] {
         #expect(found == expected)
     }
 }
+
+@Test func spacePairScanAgreesWithAByteLoop() {
+    var random = SeededBytes(seed: 31)
+    for _ in 0..<3000 {
+        let bytes = random.bytes(8 + random.next(below: 4), from: Array("a  b\n c.".utf8) + [0xA0])
+        bytes.withUnsafeBufferPointer { buffer in
+            for index in 0..<buffer.count {
+                let expected = index + 8 <= buffer.count
+                    ? !(0..<6).contains { buffer[index + $0] == 0x20 && buffer[index + $0 + 2] == 0x20 } : false
+                #expect(ASCII.hasNoSpacePairTwoApart(in: buffer, at: index) == expected)
+            }
+        }
+    }
+}
+
+@Test func spacedLetterJoinFindsRunsAcrossEveryAlignment() {
+    var random = SeededBytes(seed: 37)
+    for _ in 0..<3000 {
+        let text = random.bytes(random.next(below: 40), from: Array("ab  c.d e\nxy".utf8))
+        var changes: [Int] = []
+        let joined = InjectionNormalizer.joinSpacedLetters(text, changes: &changes)
+        // Reference: a run of three or more single letters separated by single spaces anywhere.
+        func isSingleLetter(_ position: Int) -> Bool {
+            guard position >= 0, position < text.count, UnicodeFolding.isASCIILetter(text[position]) else { return false }
+            return (position == 0 || !UnicodeFolding.isASCIILetter(text[position - 1]))
+                && (position + 1 >= text.count || !UnicodeFolding.isASCIILetter(text[position + 1]))
+        }
+        let hasRun = text.indices.contains { start in
+            isSingleLetter(start) && start + 4 < text.count && text[start + 1] == 0x20 && isSingleLetter(start + 2)
+                && text[start + 3] == 0x20 && isSingleLetter(start + 4)
+        }
+        #expect((joined != nil) == hasRun, "\(String(decoding: text, as: UTF8.self).debugDescription)")
+    }
+}
