@@ -1,5 +1,71 @@
 /// Fast checks on UTF-8 text used to pick the cheap paths of the normalizers.
 enum ASCII {
+    /// Whether the eight bytes at `index` are all ASCII and none is a newline (false when fewer than
+    /// eight remain): lets line scans skip plain text a word at a time.
+    @inline(__always)
+    static func isPlainWord(in buffer: UnsafeBufferPointer<UInt8>, at index: Int) -> Bool {
+        guard index + 8 <= buffer.count, let base = UnsafeRawPointer(buffer.baseAddress) else { return false }
+        let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+        // A byte of `word ^ 0x0A..` is zero exactly where `word` holds a newline (the classic
+        // has-zero-byte test, exact when no byte has its top bit set, which the first test rules out).
+        let newlines = word ^ 0x0A0A_0A0A_0A0A_0A0A
+        let zero = (newlines &- 0x0101_0101_0101_0101) & ~newlines & 0x8080_8080_8080_8080
+        return word & 0x8080_8080_8080_8080 == 0 && zero == 0
+    }
+
+    /// Whether the eight bytes at `index` are all ASCII (false when fewer than eight remain).
+    @inline(__always)
+    static func isASCIIWord(in buffer: UnsafeBufferPointer<UInt8>, at index: Int) -> Bool {
+        guard index + 8 <= buffer.count, let base = UnsafeRawPointer(buffer.baseAddress) else { return false }
+        return base.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 == 0
+    }
+
+    /// Whether the eight bytes at `index` hold no ASCII digit (false when fewer than eight remain).
+    @inline(__always)
+    static func isDigitFreeWord(in buffer: UnsafeBufferPointer<UInt8>, at index: Int) -> Bool {
+        guard index + 8 <= buffer.count, let base = UnsafeRawPointer(buffer.baseAddress) else { return false }
+        // Digits become bytes 0...9 after the xor, and no other byte does; then the exact
+        // "some byte is less than 10" test (valid for any bytes, as 10 <= 128).
+        let shifted = base.loadUnaligned(fromByteOffset: index, as: UInt64.self) ^ 0x3030_3030_3030_3030
+        return (shifted &- 0x0A0A_0A0A_0A0A_0A0A) & ~shifted & 0x8080_8080_8080_8080 == 0
+    }
+
+    /// Whether the eight bytes at `index` hold no `-`, `_` or `.` (false when fewer than eight remain):
+    /// the separators the split-word passes look for are rare, so those passes skip most text this way.
+    @inline(__always)
+    static func isSeparatorFreeWord(in buffer: UnsafeBufferPointer<UInt8>, at index: Int) -> Bool {
+        separatorFreeWord(in: buffer, at: index) != nil
+    }
+
+    /// The eight bytes at `index` (as loaded) when none is `-`, `_` or `.`, else nil.
+    @inline(__always)
+    static func separatorFreeWord(in buffer: UnsafeBufferPointer<UInt8>, at index: Int) -> UInt64? {
+        guard index + 8 <= buffer.count, let base = UnsafeRawPointer(buffer.baseAddress) else { return nil }
+        let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+        // The exact has-zero-byte test on the word xor each separator repeated.
+        @inline(__always) func hasZeroByte(_ value: UInt64) -> Bool {
+            (value &- 0x0101_0101_0101_0101) & ~value & 0x8080_8080_8080_8080 != 0
+        }
+        if hasZeroByte(word ^ 0x2D2D_2D2D_2D2D_2D2D) || hasZeroByte(word ^ 0x5F5F_5F5F_5F5F_5F5F)
+            || hasZeroByte(word ^ 0x2E2E_2E2E_2E2E_2E2E)
+        {
+            return nil
+        }
+        return word
+    }
+
+    /// Whether none of the first six of the eight bytes at `index` is a space with another space two
+    /// bytes after it (false when fewer than eight remain).
+    @inline(__always)
+    static func hasNoSpacePairTwoApart(in buffer: UnsafeBufferPointer<UInt8>, at index: Int) -> Bool {
+        guard index + 8 <= buffer.count, let base = UnsafeRawPointer(buffer.baseAddress) else { return false }
+        let spaces = base.loadUnaligned(fromByteOffset: index, as: UInt64.self) ^ 0x2020_2020_2020_2020
+        // The exact zero-byte mask: the top bit of each byte that was a space, and of no other byte.
+        let mask = ~(((spaces & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | spaces) & 0x8080_8080_8080_8080
+        // Little-endian: byte k + 2 shifted down onto byte k; bytes 0...5 only.
+        return mask & (mask >> 16) & 0x0000_8080_8080_8080 == 0
+    }
+
     /// True when every byte is below 0x80, checked eight bytes at a time.
     static func isASCII(_ text: String) -> Bool {
         var copy = text

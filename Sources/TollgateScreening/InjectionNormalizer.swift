@@ -70,6 +70,8 @@ struct InjectionNormalizer {
     func views(of text: String) -> [InjectionView] {
         var budget = decodeBudget
         var result: [InjectionView] = []
+        // Seven views for plain text with every rewrite; decoded segments add more.
+        result.reserveCapacity(8)
         appendViews(of: text, depth: 0, budget: &budget, into: &result)
         return result
     }
@@ -82,6 +84,7 @@ struct InjectionNormalizer {
         let foldedIndex = result.count
         result.append(InjectionView(kind: .text, bytes: folded, obfuscated: !plain))
         var changes: [Int] = []
+        changes.reserveCapacity(64)
         // `-`, `_`, `.` between letters read as spaces: `system_prompt` is two words, not a disguise. A
         // phrase readable this way is plain; only one that needs the separator removed is split.
         let separated = Self.separatorsAsSpaces(folded, changes: &changes)
@@ -165,6 +168,8 @@ struct InjectionNormalizer {
             if let last = result.last, last.upperBound >= lower {
                 result[result.count - 1] = last.lowerBound..<max(last.upperBound, range.upperBound)
             } else {
+                // Room for all at the first append, instead of growing the array several times.
+                if result.isEmpty { result.reserveCapacity(ranges.underestimatedCount) }
                 result.append(lower..<range.upperBound)
             }
         }
@@ -173,6 +178,7 @@ struct InjectionNormalizer {
 
     static func ranges(around changes: [Int], count: Int) -> [Range<Int>] {
         var result: [Range<Int>] = []
+        result.reserveCapacity(changes.count)
         let before = rewriteReach
         let after = 96
         for change in changes {
@@ -209,22 +215,19 @@ struct InjectionNormalizer {
     /// (none at the start while `lastWasSpace`); returns the end index. `out` needs room for all of `bytes`.
     @inline(__always)
     static func collapseWhitespace(
-        _ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>, at start: Int, lastWasSpace: inout Bool
+        _ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>, at start: Int, lastWasSpace wasSpace: inout Bool
     ) -> Int {
         var written = start
+        var previous = wasSpace ? 1 : 0
+        // Branch-free: each byte is written (whitespace as a space), and the cursor moves unless the
+        // byte is whitespace after whitespace. Flags as integers: `&&` and `||` compile to branches.
         for byte in bytes {
-            if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
-                if !lastWasSpace {
-                    out[written] = 0x20
-                    written += 1
-                }
-                lastWasSpace = true
-            } else {
-                out[written] = byte
-                written += 1
-                lastWasSpace = false
-            }
+            let space = (byte == 0x20 ? 1 : 0) | (byte &- 0x09 < 5 ? 1 : 0)
+            out[written] = space != 0 ? 0x20 : byte
+            written &+= 1 &- (space & previous)
+            previous = space
         }
+        wasSpace = previous != 0
         return written
     }
 
@@ -242,11 +245,18 @@ struct InjectionNormalizer {
         }
         var folder = Folder(capacity: count)
         var lineStart = 0
+        // Start of the ASCII lines (with their newlines) not yet folded: runs of them are folded in one
+        // call, as collapsing whitespace reads a newline like any other space.
+        var pending = 0
         while lineStart <= count {
             var lineEnd = lineStart
             var needsNFKC = false
             var lineIsASCII = true
             while lineEnd < count {
+                if ASCII.isPlainWord(in: bytes, at: lineEnd) {
+                    lineEnd += 8
+                    continue
+                }
                 let byte = bytes[lineEnd]
                 if byte == 0x0A { break }
                 if byte < 0x80 {
@@ -265,8 +275,12 @@ struct InjectionNormalizer {
             if lineIsASCII {
                 // No look-alike or invisible character: only whitespace to collapse, and the line ends
                 // at a newline (a space for the word state), so the per-word disguise state is moot.
-                folder.appendASCII(UnsafeBufferPointer(rebasing: bytes[lineStart..<lineEnd]))
-            } else if needsNFKC {
+                // Folded later, together with the ASCII lines around it.
+                lineStart = lineEnd + 1
+                continue
+            }
+            folder.appendASCII(UnsafeBufferPointer(rebasing: bytes[pending..<lineStart]))
+            if needsNFKC {
                 let line = String(decoding: UnsafeBufferPointer(rebasing: bytes[lineStart..<lineEnd]), as: UTF8.self)
                 for scalar in line.precomposedStringWithCompatibilityMapping.unicodeScalars {
                     folder.consume(scalar.value)
@@ -276,8 +290,10 @@ struct InjectionNormalizer {
                 while index < lineEnd {
                     let byte = bytes[index]
                     if byte < 0x80 {
-                        folder.consumeASCII(byte)
-                        index += 1
+                        var runEnd = index + 1
+                        while runEnd < lineEnd, bytes[runEnd] < 0x80 { runEnd += 1 }
+                        folder.consumeASCII(UnsafeBufferPointer(rebasing: bytes[index..<runEnd]))
+                        index = runEnd
                     } else {
                         let (value, length) = UTF8Decoding.decode(bytes, at: index)
                         folder.consume(value)
@@ -287,7 +303,9 @@ struct InjectionNormalizer {
             }
             if lineEnd < count { folder.consumeASCII(0x0A) }
             lineStart = lineEnd + 1
+            pending = lineStart
         }
+        folder.appendASCII(UnsafeBufferPointer(rebasing: bytes[min(pending, count)..<count]))
         return (folder.out, folder.disguised)
     }
 
@@ -307,10 +325,12 @@ struct InjectionNormalizer {
         mutating func appendASCII(_ run: UnsafeBufferPointer<UInt8>) {
             guard !run.isEmpty else { return }
             let start = out.count
-            out.append(contentsOf: repeatElement(0, count: run.count))
+            // Copied in (a memcpy), then collapsed in place: the write cursor never passes the read one.
+            out.append(contentsOf: run)
             var lastWasSpace = lastWasSpace
             let written = out.withUnsafeMutableBufferPointer { out in
-                InjectionNormalizer.collapseWhitespace(run, into: out, at: start, lastWasSpace: &lastWasSpace)
+                InjectionNormalizer.collapseWhitespace(
+                    UnsafeBufferPointer(rebasing: out[start...]), into: out, at: start, lastWasSpace: &lastWasSpace)
             }
             out.removeLast(out.count - written)
             self.lastWasSpace = lastWasSpace
@@ -318,6 +338,54 @@ struct InjectionNormalizer {
             wordHasASCII = !lastWasSpace
             wordHasLookalike = false
             invisibleAfterLetter = false
+        }
+
+        /// `consumeASCII(_:)` for each byte of `run`, in one copy into the output's storage that is then
+        /// compacted in place (whitespace collapsed), with the same word state and disguise verdict.
+        mutating func consumeASCII(_ run: UnsafeBufferPointer<UInt8>) {
+            guard !run.isEmpty else { return }
+            let start = out.count
+            out.append(contentsOf: run)
+            var lastWasSpace = lastWasSpace
+            var wordHasASCII = wordHasASCII
+            var wordHasLookalike = wordHasLookalike
+            var invisibleAfterLetter = invisibleAfterLetter
+            var disguised = disguised
+            let written = out.withUnsafeMutableBufferPointer { out in
+                var written = start
+                for read in start..<out.count {
+                    let byte = out[read]
+                    if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
+                        if !lastWasSpace {
+                            out[written] = 0x20
+                            written += 1
+                        }
+                        lastWasSpace = true
+                        wordHasASCII = false
+                        wordHasLookalike = false
+                        invisibleAfterLetter = false
+                        continue
+                    }
+                    lastWasSpace = false
+                    if UnicodeFolding.isASCIILetter(byte) {
+                        wordHasASCII = true
+                        if invisibleAfterLetter || wordHasLookalike { disguised = true }
+                    } else if byte < 0x30 || byte > 0x39 {
+                        wordHasASCII = false
+                        wordHasLookalike = false
+                    }
+                    invisibleAfterLetter = false
+                    out[written] = byte
+                    written += 1
+                }
+                return written
+            }
+            out.removeLast(out.count - written)
+            self.lastWasSpace = lastWasSpace
+            self.wordHasASCII = wordHasASCII
+            self.wordHasLookalike = wordHasLookalike
+            self.invisibleAfterLetter = invisibleAfterLetter
+            self.disguised = disguised
         }
 
         @inline(__always)
@@ -389,15 +457,21 @@ struct InjectionNormalizer {
         var out = text
         var changed = false
         leetTokenBytes.withUnsafeBufferPointer { tokenBytes in
+        leetSymbolBytes.withUnsafeBufferPointer { symbolBytes in
         text.withUnsafeBufferPointer { text in
         func isLeetTokenByte(_ byte: UInt8) -> Bool { tokenBytes[Int(byte)] }
         var index = 0
         let count = text.count
         while index < count {
-            guard isLeetTokenByte(text[index]) else {
-                index += 1
-                continue
-            }
+            // Only a token holding a digit or symbol can change: skip to the next such byte (most
+            // bytes are letters and spaces), then take the whole token around it. Tokens are maximal
+            // runs of token bytes, so this visits exactly the tokens a walk over all of them would
+            // rewrite, in the same order.
+            var probe = index
+            while probe < count, !symbolBytes[Int(text[probe])] { probe += 1 }
+            guard probe < count else { break }
+            index = probe
+            while index > 0, isLeetTokenByte(text[index - 1]) { index -= 1 }
             var end = index
             var letters = 0
             var leet = 0
@@ -420,12 +494,18 @@ struct InjectionNormalizer {
         }
         }
         }
+        }
         return changed ? out : nil
     }
 
     @inline(__always)
     private static func isLeetTokenByte(_ byte: UInt8) -> Bool {
         leetTokenBytes[Int(byte)]
+    }
+
+    /// The digits and symbols leetspeak reads as letters, as a table: the bytes that make a token change.
+    private static let leetSymbolBytes: [Bool] = (0...255).map { value in
+        !UnicodeFolding.isASCIILetter(UInt8(value)) && UnicodeFolding.leetLetter(UInt8(value)) != nil
     }
 
     /// Letters and the symbols leetspeak reads as letters, as a table: tested on every byte.
@@ -446,6 +526,12 @@ struct InjectionNormalizer {
             let count = text.count
             var probe = 0
             while probe + 4 < count {
+                // Bytes probe + 1 and probe + 3 must both be spaces: six probes are ruled out at once
+                // when no two spaces two apart start in the six bytes from probe + 1.
+                if ASCII.hasNoSpacePairTwoApart(in: text, at: probe + 1) {
+                    probe += 6
+                    continue
+                }
                 if text[probe + 1] == 0x20, text[probe + 3] == 0x20, UnicodeFolding.isASCIILetter(text[probe]),
                     UnicodeFolding.isASCIILetter(text[probe + 2]), UnicodeFolding.isASCIILetter(text[probe + 4]),
                     probe == 0 || !UnicodeFolding.isASCIILetter(text[probe - 1]),
@@ -514,6 +600,13 @@ struct InjectionNormalizer {
                 written = first
                 var index = first
                 while index < count {
+                    if let word = ASCII.separatorFreeWord(in: text, at: index), let base = out.baseAddress {
+                        // No separator among these eight bytes: copied as they are.
+                        UnsafeMutableRawPointer(base + written).storeBytes(of: word, as: UInt64.self)
+                        written += 8
+                        index += 8
+                        continue
+                    }
                     let byte = text[index]
                     if byte == 0x2D || byte == 0x5F || byte == 0x2E, index > 0, index + 1 < count,
                         UnicodeFolding.isASCIILetter(text[index - 1]), UnicodeFolding.isASCIILetter(text[index + 1])
@@ -537,17 +630,21 @@ struct InjectionNormalizer {
             written = 0
             text.withUnsafeBufferPointer { text in
                 original.withUnsafeBufferPointer { original in
+                    // Branch-free: every byte is written, and the cursor only moves past the kept ones
+                    // (letters and non-ASCII bytes are interleaved too irregularly to predict).
+                    let compared = min(count, original.count)
+                    var kept = 0
                     for position in 0..<count {
                         let byte = text[position]
-                        if byte >= 0x80 {
-                            out[written] = byte
-                            written += 1
-                        } else if UnicodeFolding.isASCIILetter(byte) {
-                            if position < original.count, original[position] != byte { changes.append(written) }
-                            out[written] = byte | 0x20
-                            written += 1
-                        }
+                        let isASCII = byte < 0x80
+                        // Letters: `byte | 0x20` in a...z (never so for bytes from 0x80 on).
+                        let letter = (byte | 0x20) &- 0x61 < 26 ? 1 : 0
+                        out[kept] = isASCII ? byte | 0x20 : byte
+                        // Rewritten bytes are rare: test that first, so the branch is predictable.
+                        if position < compared, original[position] != byte, letter != 0 { changes.append(kept) }
+                        kept &+= letter | (isASCII ? 0 : 1)
                     }
+                    written = kept
                 }
             }
         }
@@ -561,11 +658,17 @@ struct InjectionNormalizer {
         let count = text.count
         text.withUnsafeBufferPointer { text in
             out.withUnsafeMutableBufferPointer { out in
-                for index in first..<(count - 1) {
+                var index = first
+                while index < count - 1 {
+                    if index + 8 <= count - 1, ASCII.isSeparatorFreeWord(in: text, at: index) {
+                        index += 8
+                        continue
+                    }
                     if isSeparatorBetweenLetters(text, at: index) {
                         out[index] = 0x20
                         changes.append(index)
                     }
+                    index += 1
                 }
             }
         }
@@ -586,8 +689,14 @@ struct InjectionNormalizer {
         text.withUnsafeBufferPointer { text in
             let count = text.count
             guard count >= 3 else { return nil }
-            for index in 1..<(count - 1) {
+            var index = 1
+            while index < count - 1 {
+                if index + 8 <= count - 1, ASCII.isSeparatorFreeWord(in: text, at: index) {
+                    index += 8
+                    continue
+                }
                 if isSeparatorBetweenLetters(text, at: index) { return index }
+                index += 1
             }
             return nil
         }
@@ -683,11 +792,14 @@ struct InjectionNormalizer {
             budget -= url.utf8.count
             segments.append(url)
         }
-        for run in Self.base64Runs(in: Array(original.utf8), minimumLength: minimumBase64Run) {
-            guard budget > 0 else { break }
-            if let decoded = Self.base64Text(run) {
-                budget -= decoded.utf8.count
-                segments.append(decoded)
+        var copy = original
+        copy.withUTF8 { bytes in
+            for run in Self.base64Runs(in: bytes, minimumLength: minimumBase64Run) {
+                guard budget > 0 else { break }
+                if let decoded = Self.base64Text(UnsafeBufferPointer(rebasing: bytes[run])) {
+                    budget -= decoded.utf8.count
+                    segments.append(decoded)
+                }
             }
         }
         return segments
@@ -739,36 +851,48 @@ struct InjectionNormalizer {
 
     /// Maximal runs of base64 alphabet characters (standard or URL-safe), with their padding.
     static func base64Runs(in bytes: [UInt8], minimumLength: Int) -> [ArraySlice<UInt8>] {
+        bytes.withUnsafeBufferPointer { buffer in
+            base64Runs(in: buffer, minimumLength: minimumLength)
+        }.map { bytes[$0] }
+    }
+
+    /// `base64Runs` over UTF-8 in place (a message's own storage, not a copy), as byte ranges.
+    static func base64Runs(in bytes: UnsafeBufferPointer<UInt8>, minimumLength: Int) -> [Range<Int>] {
         var spans: [Range<Int>] = []
         base64Alphabet.withUnsafeBufferPointer { alphabet in
-            bytes.withUnsafeBufferPointer { bytes in
-                let count = bytes.count
-                var index = 0
-                while index < count {
-                    guard alphabet[Int(bytes[index])] else {
-                        index += 1
-                        continue
-                    }
-                    var end = index + 1
-                    while end < count, alphabet[Int(bytes[end])] { end += 1 }
-                    let runEnd = end
-                    while end < count, bytes[end] == 0x3D { end += 1 }
-                    // Plain words are base64-alphabet too; real payloads mix cases or digits. Most runs
-                    // are short words, so the classes are only looked at in runs long enough to count.
-                    if end - index >= minimumLength {
-                        var hasDigitOrUpper = false
-                        var hasLower = false
-                        for position in index..<runEnd {
-                            let byte = bytes[position]
-                            if byte >= 0x61 && byte <= 0x7A { hasLower = true } else { hasDigitOrUpper = true }
-                        }
-                        if hasLower, hasDigitOrUpper { spans.append(index..<end) }
-                    }
-                    index = end
+            let count = bytes.count
+            var index = 0
+            let reach = max(minimumLength, 1) - 1
+            while index < count {
+                // A run long enough to count that starts in index...index + reach covers index + reach:
+                // when that byte can be in no run (not base64, not padding), none starts there.
+                if index + reach < count, !alphabet[Int(bytes[index + reach])], bytes[index + reach] != 0x3D {
+                    index += reach + 1
+                    continue
                 }
+                guard alphabet[Int(bytes[index])] else {
+                    index += 1
+                    continue
+                }
+                var end = index + 1
+                while end < count, alphabet[Int(bytes[end])] { end += 1 }
+                let runEnd = end
+                while end < count, bytes[end] == 0x3D { end += 1 }
+                // Plain words are base64-alphabet too; real payloads mix cases or digits. Most runs
+                // are short words, so the classes are only looked at in runs long enough to count.
+                if end - index >= minimumLength {
+                    var hasDigitOrUpper = false
+                    var hasLower = false
+                    for position in index..<runEnd {
+                        let byte = bytes[position]
+                        if byte >= 0x61 && byte <= 0x7A { hasLower = true } else { hasDigitOrUpper = true }
+                    }
+                    if hasLower, hasDigitOrUpper { spans.append(index..<end) }
+                }
+                index = end
             }
         }
-        return spans.map { bytes[$0] }
+        return spans
     }
 
     /// Standard and URL-safe base64 characters, as a table: this test runs on every byte of a message.
@@ -780,6 +904,14 @@ struct InjectionNormalizer {
 
     /// Decodes a base64 run to text when the result is valid UTF-8 and mostly printable.
     static func base64Text(_ run: ArraySlice<UInt8>) -> String? {
+        run.withUnsafeBufferPointer { base64Text($0) }
+    }
+
+    /// `base64Text` over a run in place.
+    static func base64Text(_ run: UnsafeBufferPointer<UInt8>) -> String? {
+        // Most runs are identifiers, paths or keys whose bytes hold no space, and such a run is rejected
+        // at the end anyway: a table decode proves that before any copy or Foundation call.
+        guard Base64Probe.decodesToSpace(run) else { return nil }
         var normalized = run.filter { $0 != 0x3D }.map { byte -> UInt8 in
             switch byte {
             case 0x2D: return 0x2B

@@ -22,6 +22,8 @@ struct KeywordIndex: Sendable {
     /// The trie's extra symbol for "the word ends here" (`$` keywords).
     private static let wordEnd = 37
     private static let alphabet = 38
+    /// Child links, `alphabet` per node: -1 for none, else `child << 1 | 1 if the child ends keywords`.
+    /// The flag spares a walk the terminal lookup at the many nodes that only lead on.
     private var children: [Int32]
     private var terminals: [[Int32]]
     /// `terminals` flattened: the rules ending at node n are `terminalRules[terminalStart[n]..<terminalStart[n + 1]]`.
@@ -100,6 +102,10 @@ struct KeywordIndex: Sendable {
             terminalRules.append(contentsOf: rules)
         }
         terminalStart.append(Int32(terminalRules.count))
+        for slot in children.indices where children[slot] > 0 {
+            let child = children[slot]
+            children[slot] = child << 1 | (terminals[Int(child)].isEmpty ? 0 : 1)
+        }
     }
 
     /// Trie symbol of each byte: letters case-folded, digits, one symbol for all non-ASCII bytes, -1 for
@@ -157,63 +163,101 @@ struct KeywordIndex: Sendable {
                 terminalStart.withUnsafeBufferPointer { terminalStart in
                     terminalRules.withUnsafeBufferPointer { terminalRules in
                         startsWithTriple.withUnsafeBufferPointer { triples in
-                        bytes.withUnsafeBufferPointer { buffer in
-                            let count = buffer.count
-                            for range in walkRanges {
-                            let lower = max(0, min(range.lowerBound, count))
-                            let upper = max(lower, min(range.upperBound, count))
-                            var previousIsWord = lower > 0 && symbols[Int(buffer[lower - 1])] >= 0
-                            for position in lower..<upper {
-                                let first = Int(symbols[Int(buffer[position])])
-                                let isWord = first >= 0
-                                defer { previousIsWord = isWord }
-                                guard isWord, !(wordStartsOnly && previousIsWord) else { continue }
-                                var second = position + 1 < count ? Int(symbols[Int(buffer[position + 1])]) : -1
-                                var third = Self.wordEnd
-                                if second < 0 {
-                                    second = Self.wordEnd
-                                } else if position + 2 < count {
-                                    let symbol = Int(symbols[Int(buffer[position + 2])])
-                                    if symbol >= 0 { third = symbol }
-                                }
-                                let bit = (first * Self.alphabet + second) * Self.alphabet + third
-                                guard triples[bit >> 6] & (1 << UInt64(bit & 63)) != 0 else { continue }
-                                var node = Int(children[first])
-                                var cursor = position + 1
-                                while node > 0 {
-                                    var slot = Int(terminalStart[node])
-                                    var end = Int(terminalStart[node + 1])
-                                    while slot < end {
-                                        hits.add(rule: Int(terminalRules[slot]), position: position)
-                                        slot += 1
-                                    }
-                                    let symbol = cursor < count ? Int(symbols[Int(buffer[cursor])]) : -1
-                                    if symbol < 0 || symbol == 36 {
-                                        // The word ends here for whole-word keywords: a non-ASCII
-                                        // character counts too, as PCRE2's `\b` may see punctuation there.
-                                        let whole = Int(children[node * Self.alphabet + Self.wordEnd])
-                                        if whole > 0 {
-                                            slot = Int(terminalStart[whole])
-                                            end = Int(terminalStart[whole + 1])
-                                            while slot < end {
-                                                hits.add(rule: Int(terminalRules[slot]), position: position)
-                                                slot += 1
-                                            }
-                                        }
-                                        if symbol < 0 { break }
-                                    }
-                                    node = Int(children[node * Self.alphabet + symbol])
-                                    cursor += 1
+                            bytes.withUnsafeBufferPointer { buffer in
+                                let tables = Tables(
+                                    symbols: symbols, children: children, terminalStart: terminalStart,
+                                    terminalRules: terminalRules, triples: triples)
+                                for range in walkRanges {
+                                    Self.walk(buffer, range, tables, wordStartsOnly: wordStartsOnly, into: &hits)
                                 }
                             }
-                            }
-                        }
                         }
                     }
                 }
             }
         }
         return hits.finish(merging: reused)
+    }
+
+    /// The trie's tables as buffers, for the walk.
+    private struct Tables {
+        let symbols: UnsafeBufferPointer<Int8>
+        let children: UnsafeBufferPointer<Int32>
+        let terminalStart: UnsafeBufferPointer<Int32>
+        let terminalRules: UnsafeBufferPointer<Int32>
+        let triples: UnsafeBufferPointer<UInt64>
+    }
+
+    /// Walks the trie from every (word-start) position of `range`, recording the rules whose keywords
+    /// start there. Its own function, so the hot loop has the registers to itself.
+    private static func walk(
+        _ buffer: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ tables: Tables, wordStartsOnly: Bool,
+        into hits: inout HitCollector
+    ) {
+        let symbols = tables.symbols
+        let children = tables.children
+        let terminalStart = tables.terminalStart
+        let terminalRules = tables.terminalRules
+        let triples = tables.triples
+        let count = buffer.count
+        let lower = max(0, min(range.lowerBound, count))
+        let upper = max(lower, min(range.upperBound, count))
+        var previousIsWord = lower > 0 && symbols[Int(buffer[lower - 1])] >= 0
+        /// The symbol at `offset`, -1 past the end.
+        @inline(__always) func symbol(at offset: Int) -> Int {
+            offset < count ? Int(symbols[Int(buffer[offset])]) : -1
+        }
+        // The symbols at position, position + 1 and position + 2, shifted along
+        // so each byte is looked up once rather than three times.
+        var next0 = symbol(at: lower)
+        var next1 = symbol(at: lower + 1)
+        var next2 = symbol(at: lower + 2)
+        for position in lower..<upper {
+            let first = next0
+            let following = next1
+            let afterThat = next2
+            next0 = following
+            next1 = afterThat
+            next2 = symbol(at: position + 3)
+            let isWord = first >= 0
+            defer { previousIsWord = isWord }
+            guard isWord, !(wordStartsOnly && previousIsWord) else { continue }
+            // A word that ends after one or two symbols continues with `wordEnd`.
+            let second = following < 0 ? wordEnd : following
+            let third = following < 0 || afterThat < 0 ? wordEnd : afterThat
+            let bit = (first * alphabet + second) * alphabet + third
+            guard triples[bit >> 6] & (1 << UInt64(bit & 63)) != 0 else { continue }
+            var link = Int(children[first])
+            var cursor = position + 1
+            while link > 0 {
+                let node = link >> 1
+                if link & 1 != 0 {
+                    var slot = Int(terminalStart[node])
+                    let end = Int(terminalStart[node + 1])
+                    while slot < end {
+                        hits.add(rule: Int(terminalRules[slot]), position: position)
+                        slot += 1
+                    }
+                }
+                let symbol = cursor < count ? Int(symbols[Int(buffer[cursor])]) : -1
+                if symbol < 0 || symbol == 36 {
+                    // The word ends here for whole-word keywords: a non-ASCII
+                    // character counts too, as PCRE2's `\b` may see punctuation there.
+                    let whole = Int(children[node * alphabet + wordEnd]) >> 1
+                    if whole > 0 {
+                        var slot = Int(terminalStart[whole])
+                        let end = Int(terminalStart[whole + 1])
+                        while slot < end {
+                            hits.add(rule: Int(terminalRules[slot]), position: position)
+                            slot += 1
+                        }
+                    }
+                    if symbol < 0 { break }
+                }
+                link = Int(children[node * alphabet + symbol])
+                cursor += 1
+            }
+        }
     }
 
     /// The parts common to both sorted, disjoint range lists.
@@ -224,7 +268,11 @@ struct KeywordIndex: Sendable {
         while left < lhs.count, right < rhs.count {
             let lower = max(lhs[left].lowerBound, rhs[right].lowerBound)
             let upper = min(lhs[left].upperBound, rhs[right].upperBound)
-            if lower < upper { result.append(lower..<upper) }
+            if lower < upper {
+                // Each step emits at most one range and advances one side: room for all at once.
+                if result.isEmpty { result.reserveCapacity(lhs.count + rhs.count) }
+                result.append(lower..<upper)
+            }
             if lhs[left].upperBound < rhs[right].upperBound { left += 1 } else { right += 1 }
         }
         return result
@@ -285,28 +333,33 @@ private struct HitCollector {
             merged.append(pairs[own])
             own += 1
         }
-        var counts = [Int32](repeating: 0, count: ruleCount)
-        for pair in merged { counts[Int(pair >> 32)] += 1 }
+        // Counts per rule (capped), then their running sums: rule r's positions are
+        // `starts[r]..<starts[r + 1]` of `positions`. Three arrays in all; the fill cursors live on the stack.
         var starts = [Int32](repeating: 0, count: ruleCount + 1)
+        for pair in merged { starts[Int(pair >> 32) + 1] += 1 }
         for rule in 0..<ruleCount {
-            counts[rule] = min(counts[rule], Int32(KeywordIndex.maximumHits))
-            starts[rule + 1] = starts[rule] + counts[rule]
+            starts[rule + 1] = starts[rule] + min(starts[rule + 1], Int32(KeywordIndex.maximumHits))
         }
-        var fill = Array(starts.dropLast())
-        var positions = [Int32](repeating: 0, count: Int(starts[ruleCount]))
-        for pair in merged {
-            let rule = Int(pair >> 32)
-            guard fill[rule] < starts[rule + 1] else { continue }
-            positions[Int(fill[rule])] = Int32(truncatingIfNeeded: pair & 0xFFFF_FFFF)
-            fill[rule] += 1
+        let total = Int(starts[ruleCount])
+        let positions = [Int32](unsafeUninitializedCapacity: total) { buffer, initialized in
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: ruleCount) { fill in
+                for rule in 0..<ruleCount { fill.initializeElement(at: rule, to: starts[rule]) }
+                for pair in merged {
+                    let rule = Int(pair >> 32)
+                    guard fill[rule] < starts[rule + 1] else { continue }
+                    buffer[Int(fill[rule])] = Int32(truncatingIfNeeded: pair & 0xFFFF_FFFF)
+                    fill[rule] += 1
+                }
+            }
+            // Every rule's slots were filled: each got exactly its capped count.
+            initialized = total
         }
-        return KeywordHits(counts: counts, starts: starts, positions: positions, pairs: merged)
+        return KeywordHits(starts: starts, positions: positions, pairs: merged)
     }
 }
 
 /// Keyword positions per rule, bucketed in one flat array.
 struct KeywordHits {
-    let counts: [Int32]
     fileprivate let starts: [Int32]
     fileprivate let positions: [Int32]
     /// Every (rule << 32 | position), ascending by position.
@@ -315,6 +368,7 @@ struct KeywordHits {
     /// The pairs at positions inside `ranges` and outside `excluded` (both sorted and disjoint).
     func pairs(within ranges: [Range<Int>], outside excluded: [Range<Int>]) -> [UInt64] {
         var result: [UInt64] = []
+        result.reserveCapacity(pairs.count)
         var inside = 0
         var outside = 0
         for pair in pairs {
@@ -332,6 +386,7 @@ struct KeywordHits {
     /// `pairs(within:outside:)` with each position first moved to its derived position by `map`.
     func pairs(mappedBy map: ViewOffsetMap, within ranges: [Range<Int>], outside excluded: [Range<Int>]) -> [UInt64] {
         var result: [UInt64] = []
+        result.reserveCapacity(pairs.count)
         var inside = 0
         var outside = 0
         var cursor = 0
@@ -347,8 +402,14 @@ struct KeywordHits {
         return result
     }
 
-    /// The positions for `rule`, ascending.
-    func positions(of rule: Int) -> [Int] {
-        positions[Int(starts[rule])..<Int(starts[rule + 1])].map { Int($0) }
+    /// How many positions `rule` has (capped at `KeywordIndex.maximumHits`).
+    func count(of rule: Int) -> Int32 {
+        starts[rule + 1] - starts[rule]
+    }
+
+    /// The positions for `rule`, ascending: a view into the shared storage, not a copy (the rule loop
+    /// asks for one per rule it runs).
+    func positions(of rule: Int) -> ArraySlice<Int32> {
+        positions[Int(starts[rule])..<Int(starts[rule + 1])]
     }
 }

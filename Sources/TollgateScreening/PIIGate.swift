@@ -19,10 +19,20 @@ struct PIIGate {
     let runs: [DigitRun]
 
     init(_ bytes: [UInt8]) {
+        runs = bytes.withUnsafeBufferPointer { Self.digitRuns(in: $0) }
+    }
+
+    private static func digitRuns(in bytes: UnsafeBufferPointer<UInt8>) -> [DigitRun] {
         var runs: [DigitRun] = []
+        runs.reserveCapacity(16)
         var index = 0
         let count = bytes.count
         while index < count {
+            // Most text has no digit for many bytes: skip it eight bytes at a time.
+            if ASCII.isDigitFreeWord(in: bytes, at: index) {
+                index += 8
+                continue
+            }
             guard Self.isDigit(bytes[index]) else {
                 index += 1
                 continue
@@ -45,7 +55,7 @@ struct PIIGate {
             runs.append(DigitRun(start: start, end: lastDigitEnd, digits: digits))
             index = max(cursor, start + 1)
         }
-        self.runs = runs
+        return runs
     }
 
     /// Merged byte windows around runs with at least `minimumDigits` digits, from `before` bytes
@@ -61,6 +71,7 @@ struct PIIGate {
         near byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, before: Int = 80, after: Int = 260
     ) -> [Range<Int>] {
         var positions: [(Int, Int)] = []
+        positions.reserveCapacity(16)
         var offset = 0
         while let found = firstIndex(of: byte, in: bytes, from: offset) {
             positions.append((found, found + 1))
@@ -84,62 +95,70 @@ struct PIIGate {
         literals.contains { pairs.mayContain($0, caseless: caseless) && contains($0, in: bytes, caseless: caseless) }
     }
 
+    /// Whether `occurrences(of: literals, in: bytes)` would find any, stopping at the first one found.
+    static func containsAny(_ literals: [[UInt8]], in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        literals.contains { !$0.isEmpty && contains($0, in: bytes, caseless: true) }
+    }
+
     /// Where `literals` occur in `bytes` (ASCII case-insensitively), as ascending start..<end ranges.
     static func occurrences(of literals: [[UInt8]], in bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
         var found: [Range<Int>] = []
-        for literal in literals {
-            guard let first = literal.first, literal.count <= bytes.count else { continue }
-            let variants = UnicodeFolding.isASCIILetter(first) ? [first | 0x20, first & ~0x20] : [first]
-            for variant in variants {
-                var offset = 0
-                while let start = firstIndex(of: variant, in: bytes, from: offset) {
-                    if start + literal.count > bytes.count { break }
-                    var matches = true
-                    for index in 1..<literal.count {
-                        let byte = bytes[start + index]
-                        let wanted = literal[index]
-                        if byte == wanted { continue }
-                        if UnicodeFolding.isASCIILetter(wanted), byte | 0x20 == wanted | 0x20 { continue }
-                        matches = false
-                        break
-                    }
-                    if matches { found.append(start..<(start + literal.count)) }
-                    offset = start + 1
-                }
+        for literal in literals where !literal.isEmpty {
+            forEachStart(of: literal, in: bytes, caseless: true) { start in
+                found.append(start..<(start + literal.count))
+                return true
             }
         }
+        // Stable, so occurrences at the same place stay in literal order.
         found.sort { $0.lowerBound < $1.lowerBound }
         return found
     }
 
-    private static func contains(_ literal: [UInt8], in bytes: UnsafeBufferPointer<UInt8>, caseless: Bool) -> Bool {
-        guard let first = literal.first else { return true }
-        guard literal.count <= bytes.count else { return false }
-        let isLetter = UnicodeFolding.isASCIILetter(first)
-        let variants = caseless && isLetter ? [first | 0x20, first & ~0x20] : [first]
-        for variant in variants {
-            var offset = 0
+    /// Calls `body` with the start of each occurrence of `literal` (non-empty) until it returns false.
+    /// The occurrences are found with `memchr` for one byte of the literal: the first byte that is not a
+    /// letter when there is one (`sk-`, `ghp_`, `-----BEGIN ` are found by their rarer `-` or `_`
+    /// instead of by every `s` or `g` of the text), else the first byte in both cases.
+    private static func forEachStart(
+        of literal: [UInt8], in bytes: UnsafeBufferPointer<UInt8>, caseless: Bool, _ body: (Int) -> Bool
+    ) {
+        let length = literal.count
+        guard length <= bytes.count else { return }
+        let anchor = literal.firstIndex { !UnicodeFolding.isASCIILetter($0) } ?? 0
+        let anchorByte = literal[anchor]
+        for variant in FirstByteVariants(anchorByte, bothCases: caseless && UnicodeFolding.isASCIILetter(anchorByte)) {
+            var offset = anchor
             while let found = firstIndex(of: variant, in: bytes, from: offset) {
-                if found + literal.count > bytes.count { break }
+                offset = found + 1
+                let start = found - anchor
+                if start + length > bytes.count { break }
                 var matches = true
-                for index in 1..<literal.count {
-                    let byte = bytes[found + index]
+                for index in 0..<length where index != anchor {
+                    let byte = bytes[start + index]
                     let wanted = literal[index]
                     if byte == wanted { continue }
                     if caseless, UnicodeFolding.isASCIILetter(wanted), byte | 0x20 == wanted | 0x20 { continue }
                     matches = false
                     break
                 }
-                if matches { return true }
-                offset = found + 1
+                if matches, !body(start) { return }
             }
         }
-        return false
+    }
+
+    private static func contains(_ literal: [UInt8], in bytes: UnsafeBufferPointer<UInt8>, caseless: Bool) -> Bool {
+        guard !literal.isEmpty else { return true }
+        var found = false
+        forEachStart(of: literal, in: bytes, caseless: caseless) { _ in
+            found = true
+            return false
+        }
+        return found
     }
 
     private static func merge<S: Sequence>(_ spans: S, count: Int, before: Int = before, after: Int = after) -> [Range<Int>]
     where S.Element == (Int, Int) {
         var windows: [Range<Int>] = []
+        windows.reserveCapacity(8)
         for (start, end) in spans {
             let lower = max(0, start - before)
             let upper = min(count, end + after)
@@ -159,6 +178,27 @@ struct PIIGate {
         case 0x20, 0x2E, 0x2D, 0x28, 0x29, 0x2F, 0x2B, 0x78, 0x58, 0x3A: return true
         default: return false
         }
+    }
+}
+
+/// The byte values a literal's first byte is searched for: both cases of a letter (lower first), or the
+/// byte itself. A sequence, not an array, because it is built per literal on every screen.
+struct FirstByteVariants: Sequence, IteratorProtocol {
+    private let first: UInt8
+    private let second: UInt8
+    private let count: Int
+    private var index = 0
+
+    init(_ byte: UInt8, bothCases: Bool) {
+        first = bothCases ? byte | 0x20 : byte
+        second = byte & ~0x20
+        count = bothCases ? 2 : 1
+    }
+
+    mutating func next() -> UInt8? {
+        guard index < count else { return nil }
+        index += 1
+        return index == 1 ? first : second
     }
 }
 
@@ -195,9 +235,18 @@ struct BytePairs {
                 if !contains(first, second) { return false }
                 continue
             }
-            let firsts = UnicodeFolding.isASCIILetter(first) ? [first | 0x20, first & ~0x20] : [first]
-            let seconds = UnicodeFolding.isASCIILetter(second) ? [second | 0x20, second & ~0x20] : [second]
-            if !firsts.contains(where: { a in seconds.contains { b in contains(a, b) } }) { return false }
+            // Both cases of a letter; a non-letter twice (no arrays: this runs per pair of every literal).
+            let firstLetter = UnicodeFolding.isASCIILetter(first)
+            let secondLetter = UnicodeFolding.isASCIILetter(second)
+            let lowerFirst = firstLetter ? first | 0x20 : first
+            let upperFirst = firstLetter ? first & ~0x20 : first
+            let lowerSecond = secondLetter ? second | 0x20 : second
+            let upperSecond = secondLetter ? second & ~0x20 : second
+            if !contains(lowerFirst, lowerSecond), !contains(lowerFirst, upperSecond), !contains(upperFirst, lowerSecond),
+                !contains(upperFirst, upperSecond)
+            {
+                return false
+            }
         }
         return true
     }

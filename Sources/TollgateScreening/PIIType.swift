@@ -3,6 +3,9 @@
 public enum PIIType: String, Sendable, CaseIterable, Codable, Hashable {
     case EMAIL, PHONE, CREDIT_CARD, US_SSN, IBAN, IP_ADDRESS, SECRET
 
+    /// Every kind, built once: the default of `findPII`, which runs per message.
+    public static let every: Set<PIIType> = Set(allCases)
+
     /// When two candidate spans overlap, the more specific kind wins (a key that contains digits
     /// is a SECRET, not a PHONE).
     var precedence: Int {

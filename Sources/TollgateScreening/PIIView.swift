@@ -40,6 +40,10 @@ struct PIIView {
         var isASCII = true
         var index = 0
         while index < count {
+            if ASCII.isASCIIWord(in: source, at: index) {
+                index += 8
+                continue
+            }
             let lead = source[index]
             if lead < 0x80 {
                 index += 1

@@ -27,6 +27,7 @@ public final class ScreeningEngine: Sendable {
         self.injectionRules = injectionRules
         self.piiRules = piiRules
         self.injectionThreshold = injectionThreshold
+        _ = HeapRetention.isConfigured
         let groups = (injectionRules.map(\.pattern.captureCount) + piiRules.map(\.pattern.captureCount)).max() ?? 0
         scratchPool = ScratchPool(ovectorPairs: groups + 1)
         // Rule i's `followed_by` words are pseudo-rule `count + i` in the same tries.
@@ -109,7 +110,7 @@ public final class ScreeningEngine: Sendable {
                 view.bytes.withUnsafeBufferPointer { buffer in
                     for index in kind == .text ? textRuleIndices : compactRuleIndices
                     where !matchedPlain[index] && (!matched[index] || !view.obfuscated)
-                        && (hits.counts[index] > 0 || keywordlessRules[index])
+                        && (hits.count(of: index) > 0 || keywordlessRules[index])
                     {
                         let rule = injectionRules[index]
                         guard view.obfuscated || !rule.obfuscatedOnly || view.source != nil else { continue }
@@ -127,11 +128,11 @@ public final class ScreeningEngine: Sendable {
                             }
                             outcome = Self.searchRanges(rule.pattern, buffer, ranges, scratch: scratch)
                         } else if rule.keywords.isEmpty {
-                            if !rule.literals.isEmpty, PIIGate.occurrences(of: rule.literals, in: buffer).isEmpty { continue }
+                            if !rule.literals.isEmpty, !PIIGate.containsAny(rule.literals, in: buffer) { continue }
                             outcome = rule.pattern.search(buffer, from: 0, scratch: scratch)
-                        } else if hits.counts[index] == 0 {
+                        } else if hits.count(of: index) == 0 {
                             continue
-                        } else if let anchored = rule.anchoredPattern, hits.counts[index] < KeywordIndex.maximumHits {
+                        } else if let anchored = rule.anchoredPattern, hits.count(of: index) < KeywordIndex.maximumHits {
                             var positions = hits.positions(of: index)
                             if !rule.followedBy.isEmpty {
                                 positions = Self.followed(
@@ -142,7 +143,7 @@ public final class ScreeningEngine: Sendable {
                             if view.dirty != nil {
                                 // A derived view's match counts only through a rewrite, and an anchored
                                 // match starts at its keyword: keywords after every nearby rewrite are moot.
-                                positions.removeAll { !view.hasChange(in: $0..<($0 + InjectionNormalizer.rewriteReach)) }
+                                positions.removeAll { !view.hasChange(in: Int($0)..<(Int($0) + InjectionNormalizer.rewriteReach)) }
                                 if positions.isEmpty { continue }
                             }
                             outcome = Self.searchAnchored(anchored, buffer, at: positions, scratch: scratch)
@@ -183,18 +184,19 @@ public final class ScreeningEngine: Sendable {
     // MARK: PII
 
     /// Finds entities of the requested types, validated and without overlaps, in text order.
-    public func findPII(_ text: String, types: Set<PIIType> = Set(PIIType.allCases)) -> [PIIFinding] {
+    public func findPII(_ text: String, types: Set<PIIType> = PIIType.every) -> [PIIFinding] {
         guard !types.isEmpty, !text.isEmpty else { return [] }
         let view = PIIView(text)
         var candidates: [(rule: PIIRule, range: Range<Int>)] = []
         let gate = PIIGate(view.bytes)
         let whole = [0..<view.bytes.count]
-        let everyType = types.count == PIIType.allCases.count
+        let everyType = types.count == PIIType.every.count
         _ = scratchPool.withScratch { scratch in
             view.bytes.withUnsafeBufferPointer { buffer in
                 let pairs = BytePairs(buffer)
                 // Several rules share a digit threshold (7 for most phone shapes): compute each once.
-                var digitWindows: [Int: [Range<Int>]] = [:]  // by minimumDigits, before and after
+                // By minimumDigits, before and after; a handful of keys, so a list beats a dictionary.
+                var digitWindows: [(key: Int, windows: [Range<Int>])] = []
                 for rule in piiRules where everyType || types.contains(rule.type) {
                     if !rule.literals.isEmpty,
                         !PIIGate.containsAny(rule.literals, in: buffer, caseless: rule.caseless, pairs: pairs)
@@ -206,12 +208,13 @@ public final class ScreeningEngine: Sendable {
                         let before = rule.windowBefore ?? PIIGate.before
                         let after = rule.windowAfter ?? PIIGate.after
                         let key = (rule.minimumDigits << 16 | before) << 20 | after
-                        if let known = digitWindows[key] {
-                            windows = known
+                        if let known = digitWindows.first(where: { $0.key == key }) {
+                            windows = known.windows
                         } else {
                             windows = gate.windows(
                                 minimumDigits: rule.minimumDigits, count: buffer.count, before: before, after: after)
-                            digitWindows[key] = windows
+                            if digitWindows.isEmpty { digitWindows.reserveCapacity(8) }
+                            digitWindows.append((key, windows))
                         }
                     } else if let byte = rule.nearByte {
                         windows = PIIGate.windows(
@@ -288,12 +291,15 @@ public final class ScreeningEngine: Sendable {
     }
 
     /// The keyword positions with a `followed_by` word at or after them, less than `within` bytes on.
-    private static func followed(_ positions: [Int], by followers: [Int], within: Int) -> [Int] {
-        var next = 0
-        return positions.filter { position in
-            while next < followers.count, followers[next] < position { next += 1 }
-            return next < followers.count && followers[next] < position + within
-        }
+    private static func followed(
+        _ positions: ArraySlice<Int32>, by followers: ArraySlice<Int32>, within: Int
+    ) -> ArraySlice<Int32> {
+        var next = followers.startIndex
+        return ArraySlice(
+            positions.filter { position in
+                while next < followers.endIndex, followers[next] < position { next += 1 }
+                return next < followers.endIndex && Int(followers[next]) < Int(position) + within
+            })
     }
 
     /// The `ranges` that overlap one of `occurrences` (both ascending): a match lies inside the range
@@ -328,21 +334,24 @@ public final class ScreeningEngine: Sendable {
 
     /// Tries an anchored pattern at each keyword position, with the subject cut `windowAfter` bytes later.
     private static func searchAnchored(
-        _ pattern: CompiledPattern, _ buffer: UnsafeBufferPointer<UInt8>, at hits: [Int], scratch: MatchScratch
+        _ pattern: CompiledPattern, _ buffer: UnsafeBufferPointer<UInt8>, at hits: ArraySlice<Int32>,
+        scratch: MatchScratch
     ) -> SearchOutcome {
         firstMatch(
             pattern, buffer, scratch: scratch,
             in: hits.lazy.map { hit in
-                (from: hit, upper: characterStart(min(buffer.count, hit + KeywordIndex.windowAfter), in: buffer))
+                let hit = Int(hit)
+                return (from: hit, upper: characterStart(min(buffer.count, hit + KeywordIndex.windowAfter), in: buffer))
             })
     }
 
     /// Searches only the windows around keyword hits, merged where they overlap.
     private static func searchWindows(
-        _ pattern: CompiledPattern, _ buffer: UnsafeBufferPointer<UInt8>, around hits: [Int], scratch: MatchScratch
+        _ pattern: CompiledPattern, _ buffer: UnsafeBufferPointer<UInt8>, around hits: ArraySlice<Int32>,
+        scratch: MatchScratch
     ) -> SearchOutcome {
-        if hits.count > KeywordIndex.maximumWindows {
-            let start = characterStart(max(0, hits[0] - KeywordIndex.windowBefore), in: buffer)
+        if hits.count > KeywordIndex.maximumWindows, let first = hits.first {
+            let start = characterStart(max(0, Int(first) - KeywordIndex.windowBefore), in: buffer)
             return pattern.search(buffer, from: start, scratch: scratch)
         }
         return firstMatch(pattern, buffer, scratch: scratch, in: MergedWindows(hits: hits, buffer: buffer))
@@ -367,22 +376,24 @@ public final class ScreeningEngine: Sendable {
     /// The windows around sorted keyword hits (`windowBefore` before, `windowAfter` after each),
     /// overlapping ones merged, produced without allocating.
     private struct MergedWindows: Sequence, IteratorProtocol {
-        let hits: [Int]
+        let hits: ArraySlice<Int32>
         let buffer: UnsafeBufferPointer<UInt8>
-        var index = 0
+        var index: Int
 
-        init(hits: [Int], buffer: UnsafeBufferPointer<UInt8>) {
+        init(hits: ArraySlice<Int32>, buffer: UnsafeBufferPointer<UInt8>) {
             self.hits = hits
             self.buffer = buffer
+            index = hits.startIndex
         }
 
         mutating func next() -> (from: Int, upper: Int)? {
-            guard index < hits.count else { return nil }
-            let lower = ScreeningEngine.characterStart(Swift.max(0, hits[index] - KeywordIndex.windowBefore), in: buffer)
-            var upper = Swift.min(buffer.count, hits[index] + KeywordIndex.windowAfter)
+            guard index < hits.endIndex else { return nil }
+            let hit = Int(hits[index])
+            let lower = ScreeningEngine.characterStart(Swift.max(0, hit - KeywordIndex.windowBefore), in: buffer)
+            var upper = Swift.min(buffer.count, hit + KeywordIndex.windowAfter)
             index += 1
-            while index < hits.count, hits[index] - KeywordIndex.windowBefore <= upper {
-                upper = Swift.min(buffer.count, hits[index] + KeywordIndex.windowAfter)
+            while index < hits.endIndex, Int(hits[index]) - KeywordIndex.windowBefore <= upper {
+                upper = Swift.min(buffer.count, Int(hits[index]) + KeywordIndex.windowAfter)
                 index += 1
             }
             return (from: lower, upper: ScreeningEngine.characterStart(upper, in: buffer))
