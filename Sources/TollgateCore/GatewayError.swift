@@ -107,6 +107,15 @@ public struct GatewayError: Error, Sendable, Equatable, CustomStringConvertible 
         GatewayError(status: 503, type: "api_error", code: "upstream_unavailable", message: message)
     }
 
+    /// 503: the state store (keys, limits, budgets) cannot answer and the policy fails closed. Its own
+    /// code, so a client or an operator can tell it from a provider outage; `Retry-After: 1` because
+    /// the store reconnects by itself within seconds.
+    public static func stateStoreUnavailable(_ message: String) -> GatewayError {
+        var error = GatewayError(status: 503, type: "api_error", code: "state_store_unavailable", message: message)
+        error.headers.append(("retry-after", "1"))
+        return error
+    }
+
     /// 504: the provider did not answer in time.
     public static func gatewayTimeout(_ message: String) -> GatewayError {
         GatewayError(status: 504, type: "api_error", code: "upstream_timeout", message: message)

@@ -151,7 +151,7 @@ struct AdminHandler: Sendable {
             switch error {
             case .conflict: throw GatewayError(status: 409, type: "invalid_request_error", code: "conflict", message: "The key already exists.")
             case .invalidArgument(let reason): throw GatewayError.invalidRequest(reason)
-            default: throw GatewayError.serviceUnavailable("The key store is unavailable; try again shortly.")
+            default: throw GatewayError.stateStoreUnavailable("The key store is unavailable; try again shortly.")
             }
         }
     }

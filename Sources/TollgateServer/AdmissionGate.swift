@@ -20,6 +20,8 @@ struct AdmissionGate: Sendable {
     let store: any StateStore
     let metrics: GatewayMetrics
     let settler: UsageSettler
+    /// One line per second while the store is down, not one per refused request.
+    let outageLog = LogThrottle()
 
     func admit(principal: Principal, policy: PolicySnapshot, servedModel: String, texts: [String], maxTokens: Int?, logger: Logger)
         async throws -> AdmissionTicket
@@ -54,9 +56,16 @@ struct AdmissionGate: Sendable {
             }
         } catch let error as StoreError where error.isUnavailability {
             metrics.count("store_unavailable", labels: [("operation", "admit")])
-            logger.error("state store unavailable during admission", metadata: ["store.error": .string(error.description), "policy.on_unavailable": .string(policy.state.onUnavailable.rawValue)])
+            if let suppressed = outageLog.admit("admit") {
+                logger.error(
+                    "state store unavailable during admission",
+                    metadata: [
+                        "store.error": .string(error.description), "policy.on_unavailable": .string(policy.state.onUnavailable.rawValue),
+                        "log.suppressed_since_last": .stringConvertible(suppressed),
+                    ])
+            }
             if policy.state.onUnavailable == .failOpen { return AdmissionTicket(reservation: nil, headers: [], promptEstimate: prompt, price: price) }
-            throw GatewayError.serviceUnavailable("Rate limits and budgets cannot be checked right now; try again shortly.")
+            throw GatewayError.stateStoreUnavailable("Rate limits and budgets cannot be checked right now; try again shortly.")
         }
     }
 

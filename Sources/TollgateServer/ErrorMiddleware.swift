@@ -9,6 +9,7 @@ import TollgateCore
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
     let metrics: GatewayMetrics
+    let throttle = LogThrottle()
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -18,8 +19,10 @@ struct ErrorMiddleware: RouterMiddleware {
             return response
         } catch {
             let gatewayError = GatewayError.from(error)
-            if gatewayError.status >= 500 {
-                context.logger.error("request failed", metadata: ["error.code": .string(gatewayError.code ?? "")])
+            if gatewayError.status >= 500, let suppressed = throttle.admit(gatewayError.code ?? "") {
+                var metadata: Logger.Metadata = ["error.code": .string(gatewayError.code ?? "")]
+                if suppressed > 0 { metadata["log.suppressed_since_last"] = .stringConvertible(suppressed) }
+                context.logger.error("request failed", metadata: metadata)
             }
             metrics.recordRequest(route: Self.route(request), status: gatewayError.status)
             if let code = gatewayError.code { metrics.count("refusals", labels: [("code", code)]) }

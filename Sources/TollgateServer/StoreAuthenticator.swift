@@ -46,7 +46,7 @@ final class StoreAuthenticator: Authenticator, Sendable {
                 remember(hash, record, at: now, epoch: epoch)
             } catch {
                 guard let cached, now - cached.fetchedAt < staleFor else {
-                    throw GatewayError.serviceUnavailable("The key store is unavailable; try again shortly.")
+                    throw GatewayError.stateStoreUnavailable("The key store is unavailable; try again shortly.")
                 }
                 record = cached.record
             }
