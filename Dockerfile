@@ -9,9 +9,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends libcurl4-openssl-dev libhiredis-dev libpcre2-dev libssl-dev pkg-config \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# The manifest first, so dependency resolution is cached across source changes.
 COPY Package.swift ./
-RUN swift package resolve
 COPY Sources Sources
 COPY Tests Tests
 RUN swift build -c release --product tollgate --static-swift-stdlib \
