@@ -86,11 +86,12 @@ struct ProxyHandler: Sendable {
             principal: principal, policy: policy, servedModel: plan.servedModel, texts: chat.messages.map(\.text),
             maxTokens: chat.maxTokens, logger: context.logger)
         var cacheKey: String?
-        if case .cacheable(let material) = CacheDecision.decide(
+        let directive = ClientCacheDirective(cacheControl: request.headers[.cacheControl])
+        if directive != .bypass, case .cacheable(let material) = CacheDecision.decide(
             chat: chat, team: principal.team, servedModel: plan.servedModel, variant: plan.variant.name, settings: policy.cache)
         {
             let key = ResponseCacheStage.key(for: material)
-            if let answer = await responses.lookup(key, logger: context.logger) {
+            if directive == .normal, let answer = await responses.lookup(key, logger: context.logger) {
                 return await answerFromCache(answer, chat: chat, plan: plan, principal: principal, ticket: ticket, screened: screened, screening: screening, context: context)
             }
             cacheKey = key
@@ -213,11 +214,12 @@ struct ProxyHandler: Sendable {
         let ticket = try await admission.admit(
             principal: principal, policy: policy, servedModel: plan.servedModel, texts: embedding.inputs, maxTokens: 0, logger: context.logger)
         var cacheKey: String?
-        if case .cacheable(let material) = CacheDecision.decide(
+        let directive = ClientCacheDirective(cacheControl: request.headers[.cacheControl])
+        if directive != .bypass, case .cacheable(let material) = CacheDecision.decide(
             embedding: embedding, team: principal.team, servedModel: plan.servedModel, variant: plan.variant.name, settings: policy.cache)
         {
             let key = ResponseCacheStage.key(for: material)
-            if let answer = await responses.lookup(key, logger: context.logger) {
+            if directive == .normal, let answer = await responses.lookup(key, logger: context.logger) {
                 await admission.settle(ticket, usage: TokenUsage(promptTokens: 0, completionTokens: 0), logger: context.logger)
                 var headers = gatewayHeaders(model: plan.servedModel, provider: answer.provider, route: plan.routeHeader, ticket: ticket, flags: screened.flags, cache: "hit")
                 headers[.contentType] = "application/json"

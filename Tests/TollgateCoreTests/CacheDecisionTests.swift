@@ -78,6 +78,14 @@ import TollgateCore
         #expect(material(chat) != material(decision))
     }
 
+    @Test func clientCacheControlRefreshesOrBypasses() {
+        #expect(ClientCacheDirective(cacheControl: nil) == .normal)
+        #expect(ClientCacheDirective(cacheControl: "max-age=60") == .normal)
+        #expect(ClientCacheDirective(cacheControl: "No-Cache") == .refresh)
+        #expect(ClientCacheDirective(cacheControl: "private, max-age = 0") == .refresh)
+        #expect(ClientCacheDirective(cacheControl: "no-cache, no-store") == .bypass)
+    }
+
     @Test func cachedAnswersRoundTripAndForeignBytesAreRejected() {
         let answer = CachedAnswer(provider: "openai", target: "gpt-4o-mini", body: Array(#"{"id":"x"}"#.utf8))
         #expect(answer.encoded().flatMap(CachedAnswer.init(decoding:)) == answer)

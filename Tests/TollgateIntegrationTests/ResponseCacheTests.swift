@@ -39,17 +39,25 @@ import TollgateUpstream
                     "POST", "/v1/chat/completions",
                     body: #"{"temperature":0.0,"user":"u-42","messages":[{"content":"What is GCRA?","role":"user"}],"model":"m0"}"#)
                 #expect(reordered.header("x-tollgate-cache") == "hit")
+                // The client can force a fresh answer (stored again) or keep out of the cache.
+                let body = #"{"model":"m0","messages":[{"role":"user","content":"What is GCRA?"}],"temperature":0}"#
+                let refreshed = try await gw.request("POST", "/v1/chat/completions", body: body, headers: [("cache-control", "no-cache")])
+                #expect(refreshed.header("x-tollgate-cache") == "miss")
+                let unstored = try await gw.request("POST", "/v1/chat/completions", body: body, headers: [("cache-control", "no-store")])
+                #expect(unstored.header("x-tollgate-cache") == "bypass")
+                #expect(mocks[0].provider.requestCount == 3)
+                #expect(try await gw.request("POST", "/v1/chat/completions", body: body).header("x-tollgate-cache") == "hit")
                 // A different prompt is a miss.
                 let other = try await gw.chat("m0", content: "What is a token bucket?", extra: Self.deterministic)
                 #expect(other.header("x-tollgate-cache") == "miss")
-                #expect(mocks[0].provider.requestCount == 2)
+                #expect(mocks[0].provider.requestCount == 4)
                 // A hit counts as a request with no tokens.
                 let usage = try await gw.usage()
                 let total = usage["total"] as? [String: Any]
-                #expect((total?["requests"] as? NSNumber)?.intValue == 4)
+                #expect((total?["requests"] as? NSNumber)?.intValue == 7)
                 let firstTokens = ((first.json?["usage"] as? [String: Any])?["total_tokens"] as? NSNumber)?.intValue ?? 0
                 let otherTokens = ((other.json?["usage"] as? [String: Any])?["total_tokens"] as? NSNumber)?.intValue ?? 0
-                #expect((total?["total_tokens"] as? NSNumber)?.intValue == firstTokens + otherTokens)
+                #expect((total?["total_tokens"] as? NSNumber)?.intValue == 3 * firstTokens + otherTokens)
             }
         }
     }
