@@ -27,6 +27,15 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The message without the kind's prefix, for wrapping one error's cause in another.
+    public var reason: String {
+        switch self {
+        case .unavailable(let reason), .unreachable(let reason), .overloaded(let reason), .conflict(let reason),
+            .invalidArgument(let reason), .corrupt(let reason):
+            return reason
+        }
+    }
+
     /// True for the errors the fail_open / fail_closed choice applies to.
     public var isUnavailability: Bool {
         switch self {

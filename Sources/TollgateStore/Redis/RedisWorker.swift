@@ -183,7 +183,7 @@ final class RedisWorker: @unchecked Sendable {
                 while let reply = try connection.bufferedReply() { try deliver(reply, on: connection) }
             }
         } catch {
-            drop(connection, reason: "\(error)")
+            drop(connection, reason: Self.cause(of: error))
         }
     }
 
@@ -247,9 +247,9 @@ final class RedisWorker: @unchecked Sendable {
                 }
                 return
             } catch {
-                markUnhealthy("\(error)")
+                markUnhealthy(Self.cause(of: error))
                 scheduleReconnect()
-                failure = "\(error)"
+                failure = Self.cause(of: error)
             }
         }
         let reason = failure ?? "Redis at \(url.host):\(url.port) is unreachable (reconnecting with backoff)"
@@ -299,6 +299,12 @@ final class RedisWorker: @unchecked Sendable {
         let delay = backoff
         state.withLock { $0.retryAfter = ContinuousClock.now + delay }
         backoff = min(backoff * 2, options.maxBackoff)
+    }
+
+    /// A store error's own message (its description would repeat "state store unavailable: " once
+    /// the caller wraps it again).
+    private static func cause(of error: any Error) -> String {
+        (error as? StoreError)?.reason ?? String(describing: error)
     }
 
     private static func milliseconds(_ duration: Duration) -> Int32 {
