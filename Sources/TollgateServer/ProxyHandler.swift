@@ -85,17 +85,13 @@ struct ProxyHandler: Sendable {
         let ticket = try await admission.admit(
             principal: principal, policy: policy, servedModel: plan.servedModel, texts: chat.messages.map(\.text),
             maxTokens: chat.maxTokens, logger: context.logger)
-        var cacheKey: String?
-        let directive = ClientCacheDirective(cacheControl: request.headers[.cacheControl])
-        if directive != .bypass, case .cacheable(let material) = CacheDecision.decide(
-            chat: chat, team: principal.team, servedModel: plan.servedModel, variant: plan.variant.name, settings: policy.cache)
-        {
-            let key = ResponseCacheStage.key(for: material)
-            if directive == .normal, let answer = await responses.lookup(key, logger: context.logger) {
-                return await answerFromCache(answer, chat: chat, plan: plan, principal: principal, ticket: ticket, screened: screened, screening: screening, context: context)
-            }
-            cacheKey = key
+        let cache = await responses.consult(cacheControl: request.headers[.cacheControl], decision: {
+            CacheDecision.decide(chat: chat, team: principal.team, servedModel: plan.servedModel, variant: plan.variant.name, settings: policy.cache)
+        }, logger: context.logger)
+        if case .hit(let answer) = cache {
+            return await answerFromCache(answer, chat: chat, plan: plan, principal: principal, ticket: ticket, screened: screened, screening: screening, context: context)
         }
+        let cacheKey = cache.storeKey
         // Streams are asked for their usage chunk so budgets settle on real numbers; a client that
         // did not ask for it does not see it.
         let addUsage = chat.stream && !chat.clientWantsStreamUsage
@@ -121,7 +117,7 @@ struct ProxyHandler: Sendable {
             recordCanary(runtime, plan: plan, failed: true, started: started)
             throw error
         }
-        var headers = proxiedHeaders(forwarded, ticket: ticket, flags: screened.flags, cache: cacheKey == nil ? "bypass" : "miss")
+        var headers = proxiedHeaders(forwarded, ticket: ticket, flags: screened.flags, cache: cache.header)
         let upstream = forwarded.response
         if chat.stream && upstream.status == 200 {
             headers[.contentType] = "text/event-stream"
@@ -129,7 +125,6 @@ struct ProxyHandler: Sendable {
             let relay = StreamRelay(
                 suppressUsageChunk: addUsage, screen: screening.streamScreen(session: screened.session), assemble: cacheKey != nil && !forwarded.degraded)
             let responses = self.responses
-            let streamCacheKey = cacheKey
             let cacheTTL = policy.cache.ttlSeconds
             let provider = forwarded.target.provider.name
             let targetModel = forwarded.target.target.model
@@ -153,9 +148,9 @@ struct ProxyHandler: Sendable {
                     self.recordCanary(runtime, plan: served, failed: summary.failure != nil || retried, started: started)
                     await admission.settle(ticket, usage: summary.usage, completionEstimate: summary.events, logger: logger)
                     let outcome = summary.clientGone ? "client_disconnected" : (summary.failure.map { "provider_error: \($0)" } ?? "completed")
-                    if let streamCacheKey, summary.failure == nil, let whole = summary.assembled?.completion() {
+                    if let cacheKey, summary.failure == nil, let whole = summary.assembled?.completion() {
                         let stored = screening.screenResponse(JSONWriter.bytes(whole), parsed: whole, screened: screened, logger: logger, restoring: false)
-                        await responses.store(CachedAnswer(provider: provider, target: targetModel, body: stored), key: streamCacheKey, ttlSeconds: cacheTTL, logger: logger)
+                        await responses.store(CachedAnswer(provider: provider, target: targetModel, body: stored), key: cacheKey, ttlSeconds: cacheTTL, logger: logger)
                     }
                     audit.proxied(
                         requestID: requestID, endpoint: "chat.completions", principal: principal, requested: requested, forwarded: forwarded,
@@ -213,20 +208,17 @@ struct ProxyHandler: Sendable {
         let plan = try planner.plan(model: embedding.model, chat: nil, principal: principal, runtime: runtime)
         let ticket = try await admission.admit(
             principal: principal, policy: policy, servedModel: plan.servedModel, texts: embedding.inputs, maxTokens: 0, logger: context.logger)
-        var cacheKey: String?
-        let directive = ClientCacheDirective(cacheControl: request.headers[.cacheControl])
-        if directive != .bypass, case .cacheable(let material) = CacheDecision.decide(
-            embedding: embedding, team: principal.team, servedModel: plan.servedModel, variant: plan.variant.name, settings: policy.cache)
-        {
-            let key = ResponseCacheStage.key(for: material)
-            if directive == .normal, let answer = await responses.lookup(key, logger: context.logger) {
-                await admission.settle(ticket, usage: TokenUsage(promptTokens: 0, completionTokens: 0), logger: context.logger)
-                var headers = gatewayHeaders(model: plan.servedModel, provider: answer.provider, route: plan.routeHeader, ticket: ticket, flags: screened.flags, cache: "hit")
-                headers[.contentType] = "application/json"
-                return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
-            }
-            cacheKey = key
+        let cache = await responses.consult(cacheControl: request.headers[.cacheControl], decision: {
+            CacheDecision.decide(
+                embedding: forwardedEmbedding, team: principal.team, servedModel: plan.servedModel, variant: plan.variant.name, settings: policy.cache)
+        }, logger: context.logger)
+        if case .hit(let answer) = cache {
+            await admission.settle(ticket, usage: TokenUsage(promptTokens: 0, completionTokens: 0), logger: context.logger)
+            var headers = gatewayHeaders(model: plan.servedModel, provider: answer.provider, route: plan.routeHeader, ticket: ticket, flags: screened.flags, cache: "hit")
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
         }
+        let cacheKey = cache.storeKey
         let started = ContinuousClock.now
         let abort = UpstreamAbort()
         let watch = ClientCloseWatch.shared.watch(context.channel) { abort.fire() }
@@ -256,7 +248,7 @@ struct ProxyHandler: Sendable {
             let answer = CachedAnswer(provider: forwarded.target.provider.name, target: forwarded.target.target.model, body: body)
             await responses.store(answer, key: cacheKey, ttlSeconds: policy.cache.ttlSeconds, logger: context.logger)
         }
-        var headers = proxiedHeaders(forwarded, ticket: ticket, flags: screened.flags, cache: cacheKey == nil ? "bypass" : "miss")
+        var headers = proxiedHeaders(forwarded, ticket: ticket, flags: screened.flags, cache: cache.header)
         headers[.contentType] = "application/json"
         return Response(status: .init(code: forwarded.response.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
@@ -293,7 +285,7 @@ struct ProxyHandler: Sendable {
         var body = screening.screenResponse(answer.body, parsed: parsed, screened: screened, logger: context.logger)
         var headers = gatewayHeaders(model: plan.servedModel, provider: answer.provider, route: plan.routeHeader, ticket: ticket, flags: screened.flags, cache: "hit")
         headers[.contentType] = "application/json"
-        if chat.stream, let completion = try? JSONParser.parse(body) {
+        if chat.stream, let completion = body == answer.body ? parsed : try? JSONParser.parse(body) {
             body = CompletionReplay.events(of: completion, includeUsage: chat.clientWantsStreamUsage)
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"

@@ -10,12 +10,23 @@ extension RedisStore: ResponseCache {
     }
 
     public func storeValue(_ value: [UInt8], forKey key: String, ttlSeconds: Int) async throws {
+        _ = try await pool.execute(setCommand(value, forKey: key, ttlSeconds: ttlSeconds))
+    }
+
+    /// The SET is written to the socket before this returns; its reply is only checked.
+    public func startStoring(_ value: [UInt8], forKey key: String, ttlSeconds: Int, completion: @escaping @Sendable (StoreError?) -> Void) async {
+        pool.send(setCommand(value, forKey: key, ttlSeconds: ttlSeconds)) { result in
+            if case .failure(let error) = result { completion(error) } else { completion(nil) }
+        }
+    }
+
+    private func setCommand(_ value: [UInt8], forKey key: String, ttlSeconds: Int) -> RedisCommand {
         var writer = RESPWriter(capacity: value.count + 128)
         writer.append("SET")
         writer.append(keys.cachedAnswer(digest: key))
         value.withUnsafeBufferPointer { writer.append(bytes: $0) }
         writer.append("EX")
         writer.append(max(1, ttlSeconds))
-        _ = try await pool.execute(RedisCommand(written: writer))
+        return RedisCommand(written: writer)
     }
 }
