@@ -31,13 +31,13 @@ import Glibc
     }
 }
 
-/// A client that writes part of a request and then says nothing more.
-enum SlowClient {
-    /// True when the server closed the connection within `waitSeconds`.
-    static func sendAndAwaitClose(port: Int, bytes: String, waitSeconds: Int) throws -> Bool {
+/// A raw loopback TCP connection with a receive timeout: for framings and behaviours the libcurl
+/// client never produces (partial heads, chunked request bodies).
+enum LoopbackSocket {
+    /// Connects to 127.0.0.1:`port` and sends `bytes`; nil if either fails. The caller closes the fd.
+    static func connectAndSend(port: Int, bytes: String, waitSeconds: Int) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
+        guard fd >= 0 else { return nil }
         var timeout = timeval(tv_sec: waitSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
@@ -47,9 +47,22 @@ enum SlowClient {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { return false }
+        guard connected == 0 else {
+            close(fd)
+            return nil
+        }
         let payload = Array(bytes.utf8)
         _ = payload.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        return fd
+    }
+}
+
+/// A client that writes part of a request and then says nothing more.
+enum SlowClient {
+    /// True when the server closed the connection within `waitSeconds`.
+    static func sendAndAwaitClose(port: Int, bytes: String, waitSeconds: Int) throws -> Bool {
+        guard let fd = LoopbackSocket.connectAndSend(port: port, bytes: bytes, waitSeconds: waitSeconds) else { return false }
+        defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let n = recv(fd, &buffer, buffer.count, 0)
@@ -63,21 +76,8 @@ enum SlowClient {
 /// body) and returns everything the server answers until it closes the connection.
 enum RawHTTPClient {
     static func exchange(port: Int, bytes: String, waitSeconds: Int) throws -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return "" }
+        guard let fd = LoopbackSocket.connectAndSend(port: port, bytes: bytes, waitSeconds: waitSeconds) else { return "" }
         defer { close(fd) }
-        var timeout = timeval(tv_sec: waitSeconds, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { return "" }
-        let payload = Array(bytes.utf8)
-        _ = payload.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {

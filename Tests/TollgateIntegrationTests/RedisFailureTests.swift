@@ -40,6 +40,8 @@ import TollgateUpstream
                     if mode == "fail_closed" {
                         #expect(downReplies.allSatisfy { $0.status == 503 }, "fail_closed: \(downReplies.map(\.status))")
                         #expect(downReplies.allSatisfy { $0.isOpenAIError })
+                        #expect(downReplies.allSatisfy { $0.errorCode == "state_store_unavailable" && $0.header("retry-after") == "1" },
+                                "a store outage names itself and says when to retry: \(downReplies.map { $0.errorCode ?? "-" })")
                     } else {
                         #expect(downReplies.allSatisfy { $0.status == 200 }, "fail_open: \(downReplies.map(\.status))")
                         #expect(downReplies.allSatisfy { $0.header("x-ratelimit-limit-requests") == nil }, "unmetered while Redis is down")
