@@ -26,8 +26,9 @@ struct PackLoader {
             let keywords = fields.keywords()
             var anchoredPattern: CompiledPattern?
             if fields.bool("anchored") == true {
-                if keywords.isEmpty, let value = fields.value("anchored") {
-                    fields.fail(value, "`anchored: true` needs `keywords` (the words every match starts with)")
+                if keywords.isEmpty, fields.value("literals") == nil, let value = fields.value("anchored") {
+                    fields.fail(
+                        value, "`anchored: true` needs `keywords` or `literals` (what every match starts with)")
                 } else if let source = fields.value("pattern")?.string {
                     anchoredPattern = try? CompiledPattern(source, caseless: true, anchored: true)
                 }
@@ -35,17 +36,15 @@ struct PackLoader {
             let obfuscatedOnly = fields.bool("obfuscated_only") ?? false
             let followedBy = fields.keywords("followed_by")
             let followedWithin = fields.number("followed_within").map { Int(max(1, min($0, Double(KeywordIndex.windowAfter)))) }
-            if !followedBy.isEmpty, anchoredPattern == nil, let value = fields.value("followed_by") {
-                fields.fail(value, "`followed_by` needs `anchored: true`")
+            if !followedBy.isEmpty, keywords.isEmpty, let value = fields.value("followed_by") {
+                fields.fail(value, "`followed_by` needs `keywords` (the words it must follow)")
             }
             var literals: [[UInt8]] = []
             if let value = fields.value("literals") {
                 // ASCII only: the gate compares ASCII case-insensitively, as PCRE2_CASELESS does for
                 // ASCII (`k` and `s` also match the Kelvin sign and long s, so they are refused too).
                 let strings = value.sequence?.compactMap(\.string) ?? []
-                if !keywords.isEmpty {
-                    fields.fail(value, "`literals` is for rules without `keywords`")
-                } else if strings.count == value.sequence?.count, !strings.isEmpty,
+                if strings.count == value.sequence?.count, !strings.isEmpty,
                     strings.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { $0 < 0x80 && $0 | 0x20 != 0x6B && $0 | 0x20 != 0x73 } })
                 {
                     literals = strings.map { Array($0.utf8) }

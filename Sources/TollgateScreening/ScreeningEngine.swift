@@ -115,24 +115,39 @@ public final class ScreeningEngine: Sendable {
                         let rule = injectionRules[index]
                         guard view.obfuscated || !rule.obfuscatedOnly || view.source != nil else { continue }
                         let outcome: SearchOutcome
-                        if rule.keywords.isEmpty, view.dirty != nil {
+                        if !rule.literals.isEmpty, !PIIGate.containsAny(rule.literals, in: buffer) {
+                            continue
+                        } else if rule.keywords.isEmpty, view.dirty != nil {
                             if nearChanges == nil {
                                 let reach = Self.keywordlessReach
                                 nearChanges = InjectionNormalizer.merged(
                                     view.changes.lazy.map { ($0 - reach)..<min(buffer.count, $0 + reach) })
                             }
-                            var ranges = nearChanges ?? []
-                            if !rule.literals.isEmpty {
-                                ranges = Self.overlapping(ranges, PIIGate.occurrences(of: rule.literals, in: buffer))
-                                if ranges.isEmpty { continue }
+                            let ranges = nearChanges ?? []
+                            let occurrences =
+                                rule.literals.isEmpty ? [] : PIIGate.occurrences(of: rule.literals, in: buffer)
+                            if rule.literals.isEmpty {
+                                outcome = Self.searchRanges(rule.pattern, buffer, ranges, scratch: scratch)
+                            } else if let anchored = rule.anchoredPattern {
+                                let starts = Self.starts(of: occurrences, within: ranges)
+                                if starts.isEmpty { continue }
+                                outcome = Self.searchAnchored(anchored, buffer, at: starts[...], scratch: scratch)
+                            } else {
+                                let holding = Self.overlapping(ranges, occurrences)
+                                if holding.isEmpty { continue }
+                                outcome = Self.searchRanges(rule.pattern, buffer, holding, scratch: scratch)
                             }
-                            outcome = Self.searchRanges(rule.pattern, buffer, ranges, scratch: scratch)
                         } else if rule.keywords.isEmpty {
-                            if !rule.literals.isEmpty, !PIIGate.containsAny(rule.literals, in: buffer) { continue }
-                            outcome = rule.pattern.search(buffer, from: 0, scratch: scratch)
+                            if let anchored = rule.anchoredPattern {
+                                let starts = Self.starts(
+                                    of: PIIGate.occurrences(of: rule.literals, in: buffer), within: [0..<buffer.count])
+                                outcome = Self.searchAnchored(anchored, buffer, at: starts[...], scratch: scratch)
+                            } else {
+                                outcome = rule.pattern.search(buffer, from: 0, scratch: scratch)
+                            }
                         } else if hits.count(of: index) == 0 {
                             continue
-                        } else if let anchored = rule.anchoredPattern, hits.count(of: index) < KeywordIndex.maximumHits {
+                        } else {
                             var positions = hits.positions(of: index)
                             if !rule.followedBy.isEmpty {
                                 positions = Self.followed(
@@ -140,16 +155,19 @@ public final class ScreeningEngine: Sendable {
                                     within: rule.followedWithin)
                                 if positions.isEmpty { continue }
                             }
-                            if view.dirty != nil {
-                                // A derived view's match counts only through a rewrite, and an anchored
-                                // match starts at its keyword: keywords after every nearby rewrite are moot.
-                                positions.removeAll { !view.hasChange(in: Int($0)..<(Int($0) + InjectionNormalizer.rewriteReach)) }
-                                if positions.isEmpty { continue }
+                            if let anchored = rule.anchoredPattern, positions.count < KeywordIndex.maximumHits {
+                                if view.dirty != nil {
+                                    // A derived view's match counts only through a rewrite, and an anchored
+                                    // match starts at its keyword: keywords after every nearby rewrite are moot.
+                                    positions.removeAll {
+                                        !view.hasChange(in: Int($0)..<(Int($0) + InjectionNormalizer.rewriteReach))
+                                    }
+                                    if positions.isEmpty { continue }
+                                }
+                                outcome = Self.searchAnchored(anchored, buffer, at: positions, scratch: scratch)
+                            } else {
+                                outcome = Self.searchWindows(rule.pattern, buffer, around: positions, scratch: scratch)
                             }
-                            outcome = Self.searchAnchored(anchored, buffer, at: positions, scratch: scratch)
-                        } else {
-                            outcome = Self.searchWindows(
-                                rule.pattern, buffer, around: hits.positions(of: index), scratch: scratch)
                         }
                         if case .match(let start, let end) = outcome {
                             // In a letters-only view of plain text, a match whose letters were split
@@ -315,6 +333,21 @@ public final class ScreeningEngine: Sendable {
         return result
     }
 
+    /// The distinct starts of `occurrences` (ascending) that lie inside one of `ranges` (ascending,
+    /// disjoint), as the positions an anchored literal rule is tried at.
+    private static func starts(of occurrences: [Range<Int>], within ranges: [Range<Int>]) -> [Int32] {
+        var result: [Int32] = []
+        var next = 0
+        for occurrence in occurrences {
+            let start = occurrence.lowerBound
+            while next < ranges.count, ranges[next].upperBound <= start { next += 1 }
+            guard next < ranges.count else { break }
+            guard ranges[next].lowerBound <= start, result.last != Int32(start) else { continue }
+            result.append(Int32(start))
+        }
+        return result
+    }
+
     /// How far around a rewrite a keyword-less rule searches a derived view.
     static let keywordlessReach = 64
 
@@ -413,3 +446,4 @@ public final class ScreeningEngine: Sendable {
         return next
     }
 }
+
