@@ -194,15 +194,14 @@ struct KeywordIndex: Sendable {
         _ buffer: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ tables: Tables, wordStartsOnly: Bool,
         into hits: inout HitCollector
     ) {
-        let symbols = tables.symbols
-        let children = tables.children
-        let terminalStart = tables.terminalStart
-        let terminalRules = tables.terminalRules
-        let triples = tables.triples
         let count = buffer.count
         let lower = max(0, min(range.lowerBound, count))
         let upper = max(lower, min(range.upperBound, count))
-        var previousIsWord = lower > 0 && symbols[Int(buffer[lower - 1])] >= 0
+        if wordStartsOnly {
+            walkWordStarts(buffer, lower..<upper, tables, into: &hits)
+            return
+        }
+        let symbols = tables.symbols
         /// The symbol at `offset`, -1 past the end.
         @inline(__always) func symbol(at offset: Int) -> Int {
             offset < count ? Int(symbols[Int(buffer[offset])]) : -1
@@ -219,44 +218,90 @@ struct KeywordIndex: Sendable {
             next0 = following
             next1 = afterThat
             next2 = symbol(at: position + 3)
-            let isWord = first >= 0
-            defer { previousIsWord = isWord }
-            guard isWord, !(wordStartsOnly && previousIsWord) else { continue }
-            // A word that ends after one or two symbols continues with `wordEnd`.
-            let second = following < 0 ? wordEnd : following
-            let third = following < 0 || afterThat < 0 ? wordEnd : afterThat
-            let bit = (first * alphabet + second) * alphabet + third
-            guard triples[bit >> 6] & (1 << UInt64(bit & 63)) != 0 else { continue }
-            var link = Int(children[first])
-            var cursor = position + 1
-            while link > 0 {
-                let node = link >> 1
-                if link & 1 != 0 {
-                    var slot = Int(terminalStart[node])
-                    let end = Int(terminalStart[node + 1])
+            guard first >= 0 else { continue }
+            walk(from: position, first, following, afterThat, buffer, tables, into: &hits)
+        }
+    }
+
+    /// The word starts of `range`, found 64 bytes at a time: a bit mask of word bytes (built without
+    /// branches), whose set bits not preceded by a set bit are the starts. Ordinary text has a word
+    /// boundary every few bytes, which costs a byte-at-a-time loop a mispredicted branch each time.
+    private static func walkWordStarts(
+        _ buffer: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ tables: Tables, into hits: inout HitCollector
+    ) {
+        let symbols = tables.symbols
+        let count = buffer.count
+        @inline(__always) func symbol(at offset: Int) -> Int {
+            offset < count ? Int(symbols[Int(buffer[offset])]) : -1
+        }
+        var previousIsWord = range.lowerBound > 0 && symbols[Int(buffer[range.lowerBound - 1])] >= 0
+        var blockStart = range.lowerBound
+        while blockStart < range.upperBound {
+            let length = min(64, range.upperBound - blockStart)
+            var words: UInt64 = 0
+            for offset in 0..<length {
+                // The symbol's sign bit is set for bytes that end a word.
+                let isWord = UInt64(UInt8(bitPattern: ~symbols[Int(buffer[blockStart + offset])]) >> 7)
+                words |= isWord << UInt64(offset)
+            }
+            var starts = words & ~(words << 1 | (previousIsWord ? 1 : 0))
+            previousIsWord = words >> UInt64(length - 1) & 1 != 0
+            while starts != 0 {
+                let position = blockStart + starts.trailingZeroBitCount
+                starts &= starts - 1
+                walk(
+                    from: position, symbol(at: position), symbol(at: position + 1), symbol(at: position + 2),
+                    buffer, tables, into: &hits)
+            }
+            blockStart += length
+        }
+    }
+
+    /// Walks the trie from the word byte at `position`, whose symbol and the next two are given.
+    @inline(__always)
+    private static func walk(
+        from position: Int, _ first: Int, _ following: Int, _ afterThat: Int, _ buffer: UnsafeBufferPointer<UInt8>,
+        _ tables: Tables, into hits: inout HitCollector
+    ) {
+        let symbols = tables.symbols
+        let children = tables.children
+        let terminalStart = tables.terminalStart
+        let terminalRules = tables.terminalRules
+        let count = buffer.count
+        // A word that ends after one or two symbols continues with `wordEnd`.
+        let second = following < 0 ? wordEnd : following
+        let third = following < 0 || afterThat < 0 ? wordEnd : afterThat
+        let bit = (first * alphabet + second) * alphabet + third
+        guard tables.triples[bit >> 6] & (1 << UInt64(bit & 63)) != 0 else { return }
+        var link = Int(children[first])
+        var cursor = position + 1
+        while link > 0 {
+            let node = link >> 1
+            if link & 1 != 0 {
+                var slot = Int(terminalStart[node])
+                let end = Int(terminalStart[node + 1])
+                while slot < end {
+                    hits.add(rule: Int(terminalRules[slot]), position: position)
+                    slot += 1
+                }
+            }
+            let symbol = cursor < count ? Int(symbols[Int(buffer[cursor])]) : -1
+            if symbol < 0 || symbol == 36 {
+                // The word ends here for whole-word keywords: a non-ASCII
+                // character counts too, as PCRE2's `\b` may see punctuation there.
+                let whole = Int(children[node * alphabet + wordEnd]) >> 1
+                if whole > 0 {
+                    var slot = Int(terminalStart[whole])
+                    let end = Int(terminalStart[whole + 1])
                     while slot < end {
                         hits.add(rule: Int(terminalRules[slot]), position: position)
                         slot += 1
                     }
                 }
-                let symbol = cursor < count ? Int(symbols[Int(buffer[cursor])]) : -1
-                if symbol < 0 || symbol == 36 {
-                    // The word ends here for whole-word keywords: a non-ASCII
-                    // character counts too, as PCRE2's `\b` may see punctuation there.
-                    let whole = Int(children[node * alphabet + wordEnd]) >> 1
-                    if whole > 0 {
-                        var slot = Int(terminalStart[whole])
-                        let end = Int(terminalStart[whole + 1])
-                        while slot < end {
-                            hits.add(rule: Int(terminalRules[slot]), position: position)
-                            slot += 1
-                        }
-                    }
-                    if symbol < 0 { break }
-                }
-                link = Int(children[node * alphabet + symbol])
-                cursor += 1
+                if symbol < 0 { break }
             }
+            link = Int(children[node * alphabet + symbol])
+            cursor += 1
         }
     }
 

@@ -103,15 +103,53 @@ struct PIIGate {
     /// Where `literals` occur in `bytes` (ASCII case-insensitively), as ascending start..<end ranges.
     static func occurrences(of literals: [[UInt8]], in bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
         var found: [Range<Int>] = []
+        appendOccurrences(of: literals, in: bytes, startingBefore: bytes.count, offset: 0, to: &found)
+        return found
+    }
+
+    /// `occurrences(of:in:)` limited to those starting inside `ranges` (ascending, disjoint): only those
+    /// places are read, not the whole text.
+    static func occurrences(
+        of literals: [[UInt8]], in bytes: UnsafeBufferPointer<UInt8>, startingWithin ranges: [Range<Int>]
+    ) -> [Range<Int>] {
+        var longest = 0
+        for literal in literals { longest = max(longest, literal.count) }
+        var found: [Range<Int>] = []
+        for range in ranges {
+            let lower = max(0, min(range.lowerBound, bytes.count))
+            let upper = max(lower, min(range.upperBound, bytes.count))
+            guard lower < upper else { continue }
+            // A literal starting before `upper` may end up to `longest - 1` bytes after it.
+            let window = UnsafeBufferPointer(rebasing: bytes[lower..<min(bytes.count, upper + longest - 1)])
+            appendOccurrences(of: literals, in: window, startingBefore: upper - lower, offset: lower, to: &found)
+        }
+        return found
+    }
+
+    /// Appends the occurrences in `bytes` that start before `limit`, moved by `offset`, in ascending order.
+    private static func appendOccurrences(
+        of literals: [[UInt8]], in bytes: UnsafeBufferPointer<UInt8>, startingBefore limit: Int, offset: Int,
+        to found: inout [Range<Int>]
+    ) {
+        let first = found.count
         for literal in literals where !literal.isEmpty {
             forEachStart(of: literal, in: bytes, caseless: true) { start in
-                found.append(start..<(start + literal.count))
+                if start < limit { found.append((start + offset)..<(start + offset + literal.count)) }
                 return true
             }
         }
-        // Stable, so occurrences at the same place stay in literal order.
-        found.sort { $0.lowerBound < $1.lowerBound }
-        return found
+        guard literals.count > 1, found.count - first > 1 else { return }
+        // An insertion sort (stable, so occurrences at the same place stay in literal order): the lists
+        // are short, and a slice sort would go through unspecialized generic code.
+        for index in (first + 1)..<found.count {
+            let occurrence = found[index]
+            var slot = index
+            while slot > first, found[slot - 1].lowerBound > occurrence.lowerBound {
+                found[slot] = found[slot - 1]
+                slot -= 1
+            }
+            found[slot] = occurrence
+        }
     }
 
     /// Calls `body` with the start of each occurrence of `literal` (non-empty) until it returns false.

@@ -115,7 +115,11 @@ public final class ScreeningEngine: Sendable {
                         let rule = injectionRules[index]
                         guard view.obfuscated || !rule.obfuscatedOnly || view.source != nil else { continue }
                         let outcome: SearchOutcome
-                        if !rule.literals.isEmpty, !PIIGate.containsAny(rule.literals, in: buffer) {
+                        if !rule.literals.isEmpty,
+                            !rule.keywords.isEmpty || (view.dirty != nil && buffer.count <= Self.shortView),
+                            !PIIGate.containsAny(rule.literals, in: buffer)
+                        {
+                            // One `memchr` sweep per literal settles the common case, no literal at all.
                             continue
                         } else if rule.keywords.isEmpty, view.dirty != nil {
                             if nearChanges == nil {
@@ -124,8 +128,10 @@ public final class ScreeningEngine: Sendable {
                                     view.changes.lazy.map { ($0 - reach)..<min(buffer.count, $0 + reach) })
                             }
                             let ranges = nearChanges ?? []
+                            // Only occurrences around the rewrites matter, so only those places are scanned.
                             let occurrences =
-                                rule.literals.isEmpty ? [] : PIIGate.occurrences(of: rule.literals, in: buffer)
+                                rule.literals.isEmpty
+                                ? [] : PIIGate.occurrences(of: rule.literals, in: buffer, startingWithin: ranges)
                             if rule.literals.isEmpty {
                                 outcome = Self.searchRanges(rule.pattern, buffer, ranges, scratch: scratch)
                             } else if let anchored = rule.anchoredPattern {
@@ -141,8 +147,10 @@ public final class ScreeningEngine: Sendable {
                             if let anchored = rule.anchoredPattern {
                                 let starts = Self.starts(
                                     of: PIIGate.occurrences(of: rule.literals, in: buffer), within: [0..<buffer.count])
+                                if starts.isEmpty { continue }
                                 outcome = Self.searchAnchored(anchored, buffer, at: starts[...], scratch: scratch)
                             } else {
+                                if !rule.literals.isEmpty, !PIIGate.containsAny(rule.literals, in: buffer) { continue }
                                 outcome = rule.pattern.search(buffer, from: 0, scratch: scratch)
                             }
                         } else if hits.count(of: index) == 0 {
@@ -347,6 +355,10 @@ public final class ScreeningEngine: Sendable {
         }
         return result
     }
+
+    /// Up to this many bytes, a derived view is checked for a rule's literals as a whole before the places
+    /// around its rewrites are scanned: in a short view one sweep per literal costs less than one per place.
+    static let shortView = 4096
 
     /// How far around a rewrite a keyword-less rule searches a derived view.
     static let keywordlessReach = 64
