@@ -27,17 +27,6 @@ struct InjectionView {
     /// (walked whole), so that view's keyword hits are reused away from the rewrites.
     var shifted: ViewOffsetMap? = nil
 
-    /// Whether a rewritten position lies in `range` (only meaningful for derived views).
-    func hasChange(in range: Range<Int>) -> Bool {
-        var low = 0
-        var high = changes.count
-        while low < high {
-            let middle = (low + high) / 2
-            if changes[middle] < range.lowerBound { low = middle + 1 } else { high = middle }
-        }
-        return low < changes.count && changes[low] < range.upperBound
-    }
-
     /// Whether `start..<end` covers a rewritten position (always true for views without `changes`).
     func coversChange(_ start: Int, _ end: Int) -> Bool {
         guard dirty != nil else { return true }

@@ -167,9 +167,8 @@ public final class ScreeningEngine: Sendable {
                                 if view.dirty != nil {
                                     // A derived view's match counts only through a rewrite, and an anchored
                                     // match starts at its keyword: keywords after every nearby rewrite are moot.
-                                    positions.removeAll {
-                                        !view.hasChange(in: Int($0)..<(Int($0) + InjectionNormalizer.rewriteReach))
-                                    }
+                                    positions = Self.followed(
+                                        positions, by: view.changes, within: InjectionNormalizer.rewriteReach)
                                     if positions.isEmpty { continue }
                                 }
                                 outcome = Self.searchAnchored(anchored, buffer, at: positions, scratch: scratch)
@@ -316,14 +315,15 @@ public final class ScreeningEngine: Sendable {
         return result
     }
 
-    /// The keyword positions with a `followed_by` word at or after them, less than `within` bytes on.
-    private static func followed(
-        _ positions: ArraySlice<Int32>, by followers: ArraySlice<Int32>, within: Int
-    ) -> ArraySlice<Int32> {
+    /// The keyword positions with a follower (a `followed_by` word, or a rewrite) at or after them, less
+    /// than `within` bytes on. Both lists ascend, so one merge pass does it.
+    private static func followed<Followers: RandomAccessCollection>(
+        _ positions: ArraySlice<Int32>, by followers: Followers, within: Int
+    ) -> ArraySlice<Int32> where Followers.Element: BinaryInteger {
         var next = followers.startIndex
         return ArraySlice(
             positions.filter { position in
-                while next < followers.endIndex, followers[next] < position { next += 1 }
+                while next < followers.endIndex, Int(followers[next]) < Int(position) { followers.formIndex(after: &next) }
                 return next < followers.endIndex && Int(followers[next]) < Int(position) + within
             })
     }
