@@ -616,28 +616,63 @@ struct InjectionNormalizer {
     static func compact(_ text: [UInt8], changedFrom original: [UInt8], changes: inout [Int]) -> [UInt8] {
         let count = text.count
         return [UInt8](unsafeUninitializedCapacity: count) { out, written in
-            written = 0
             text.withUnsafeBufferPointer { text in
                 original.withUnsafeBufferPointer { original in
-                    // Branch-free: every byte is written, and the cursor only moves past the kept ones
-                    // (letters and non-ASCII bytes are interleaved too irregularly to predict).
                     let compared = min(count, original.count)
                     var kept = 0
-                    for position in 0..<count {
+                    var position = 0
+                    // Rewritten bytes are rare: eight bytes equal to the original's are compacted without
+                    // a comparison each.
+                    while position + 8 <= compared {
+                        let now = UnsafeRawPointer(text.baseAddress! + position).loadUnaligned(as: UInt64.self)
+                        let before = UnsafeRawPointer(original.baseAddress! + position).loadUnaligned(as: UInt64.self)
+                        if now == before {
+                            for offset in position..<(position + 8) { keep(text[offset], into: out, at: &kept) }
+                        } else {
+                            for offset in position..<(position + 8) {
+                                let byte = text[offset]
+                                if original[offset] != byte, isASCIILetter(byte) { changes.append(kept) }
+                                keep(byte, into: out, at: &kept)
+                            }
+                        }
+                        position += 8
+                    }
+                    while position < count {
                         let byte = text[position]
-                        let isASCII = byte < 0x80
-                        // Letters: `byte | 0x20` in a...z (never so for bytes from 0x80 on).
-                        let letter = (byte | 0x20) &- 0x61 < 26 ? 1 : 0
-                        out[kept] = isASCII ? byte | 0x20 : byte
-                        // Rewritten bytes are rare: test that first, so the branch is predictable.
-                        if position < compared, original[position] != byte, letter != 0 { changes.append(kept) }
-                        kept &+= letter | (isASCII ? 0 : 1)
+                        if position < compared, original[position] != byte, isASCIILetter(byte) { changes.append(kept) }
+                        keep(byte, into: out, at: &kept)
+                        position += 1
                     }
                     written = kept
                 }
             }
         }
     }
+
+    /// Letters only, ASCII lowercased; non-ASCII bytes are kept so accented words still match.
+    static func compact(_ text: [UInt8]) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: text.count) { out, written in
+            var kept = 0
+            text.withUnsafeBufferPointer { text in
+                for byte in text { keep(byte, into: out, at: &kept) }
+            }
+            written = kept
+        }
+    }
+
+    /// Writes `byte` (lowercased when ASCII) at `kept` and moves past it when it is a letter or
+    /// non-ASCII. Branch-free: letters and other bytes interleave too irregularly to predict.
+    @inline(__always)
+    private static func keep(_ byte: UInt8, into out: UnsafeMutableBufferPointer<UInt8>, at kept: inout Int) {
+        let isASCII = byte < 0x80
+        // Letters: `byte | 0x20` in a...z (never so for bytes from 0x80 on).
+        let letter = (byte | 0x20) &- 0x61 < 26 ? 1 : 0
+        out[kept] = isASCII ? byte | 0x20 : byte
+        kept &+= letter | (isASCII ? 0 : 1)
+    }
+
+    @inline(__always)
+    private static func isASCIILetter(_ byte: UInt8) -> Bool { (byte | 0x20) &- 0x61 < 26 }
 
     /// The text with each single `-`, `_` or `.` between two letters replaced by a space (same length),
     /// appending the replaced positions to `changes`; nil when there is none.
@@ -689,12 +724,6 @@ struct InjectionNormalizer {
             }
             return nil
         }
-    }
-
-    /// Letters only, ASCII lowercased; non-ASCII bytes are kept so accented words still match.
-    static func compact(_ text: [UInt8]) -> [UInt8] {
-        var unchanged: [Int] = []  // text compared with itself: nothing is recorded
-        return compact(text, changedFrom: text, changes: &unchanged)
     }
 
     /// `text` when somewhere in it letters are split the way `isSplit` recognises, else nil: most plain
