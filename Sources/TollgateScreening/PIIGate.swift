@@ -80,6 +80,35 @@ struct PIIGate {
         return merge(positions, count: bytes.count, before: before, after: after)
     }
 
+    /// Windows around each occurrence of `byte` that cover only the run of `run` bytes around it (at most
+    /// `before` bytes before and `after` past it), plus one character on each side for lookarounds. A match
+    /// made of those bytes (an email, an IPv6 address) cannot reach further, and a tight window spares
+    /// PCRE2 the hundreds of start positions a fixed-size window holds.
+    static func windows(
+        near byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, within run: ByteClass, before: Int, after: Int
+    ) -> [Range<Int>] {
+        var spans: [(Int, Int)] = []
+        var offset = 0
+        let count = bytes.count
+        while let found = firstIndex(of: byte, in: bytes, from: offset) {
+            var lower = found
+            let lowest = max(0, found - before)
+            while lower > lowest, run.contains(bytes[lower - 1]) { lower -= 1 }
+            var upper = found + 1
+            let highest = min(count, found + 1 + after)
+            while upper < highest, run.contains(bytes[upper]) { upper += 1 }
+            // One more character (all of its UTF-8 bytes) after the run, for a lookahead to see.
+            if upper < count {
+                upper += 1
+                while upper < count, bytes[upper] & 0xC0 == 0x80 { upper += 1 }
+            }
+            if lower > 0 { lower -= 1 }
+            spans.append((lower, upper))
+            offset = max(found + 1, upper - 1)
+        }
+        return merge(spans, count: count, before: 0, after: 0)
+    }
+
     /// The first `byte` at or after `start`, found with `memchr`.
     static func firstIndex(of byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
         guard let base = bytes.baseAddress, start < bytes.count else { return nil }
@@ -288,4 +317,37 @@ struct BytePairs {
         }
         return true
     }
+}
+
+/// A set of ASCII bytes written like a regex class body (`a-z0-9._%+-`), for `near_run`.
+struct ByteClass: Sendable {
+    private let members: [Bool]
+
+    /// Nil when `text` is empty or holds a non-ASCII character. A `-` first or last is itself a member.
+    init?(_ text: String, caseless: Bool) {
+        let bytes = Array(text.utf8)
+        guard !bytes.isEmpty, bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+        var members = [Bool](repeating: false, count: 256)
+        var index = 0
+        while index < bytes.count {
+            if index + 2 < bytes.count, bytes[index + 1] == UInt8(ascii: "-") {
+                guard bytes[index] <= bytes[index + 2] else { return nil }
+                for member in bytes[index]...bytes[index + 2] { members[Int(member)] = true }
+                index += 3
+            } else {
+                members[Int(bytes[index])] = true
+                index += 1
+            }
+        }
+        if caseless {
+            for letter in UInt8(ascii: "a")...UInt8(ascii: "z") where members[Int(letter)] || members[Int(letter & ~0x20)] {
+                members[Int(letter)] = true
+                members[Int(letter & ~0x20)] = true
+            }
+        }
+        self.members = members
+    }
+
+    @inline(__always)
+    func contains(_ byte: UInt8) -> Bool { members[Int(byte)] }
 }

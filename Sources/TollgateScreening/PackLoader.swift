@@ -86,6 +86,16 @@ struct PackLoader {
                     fields.fail(value, "`near` must be one ASCII character")
                 }
             }
+            var nearRun: ByteClass?
+            if let run = fields.string("near_run") {
+                if nearByte == nil, let value = fields.value("near_run") {
+                    fields.fail(value, "`near_run` needs `near`")
+                } else if let parsed = ByteClass(run, caseless: caseless) {
+                    nearRun = parsed
+                } else if let value = fields.value("near_run") {
+                    fields.fail(value, "`near_run` must be ASCII characters and ranges such as `a-z0-9.-`")
+                }
+            }
             let windowBefore = fields.number("before").map { Int(max(0, min($0, 4096))) }
             let windowAfter = fields.number("after").map { Int(max(0, min($0, 65536))) }
             var literals: [[UInt8]] = []
@@ -107,7 +117,8 @@ struct PackLoader {
             result.append(
                 PIIRule(
                     id: id, type: type, validator: validator, group: group, summary: summary, pattern: pattern,
-                    minimumDigits: minimumDigits, nearByte: nearByte, literals: literals, caseless: caseless,
+                    minimumDigits: minimumDigits, nearByte: nearByte, nearRun: nearRun, literals: literals,
+                    caseless: caseless,
                     windowBefore: windowBefore, windowAfter: windowAfter))
         }
         return result

@@ -241,6 +241,10 @@ public final class ScreeningEngine: Sendable {
                             if digitWindows.isEmpty { digitWindows.reserveCapacity(8) }
                             digitWindows.append((key, windows))
                         }
+                    } else if let byte = rule.nearByte, let run = rule.nearRun {
+                        windows = PIIGate.windows(
+                            near: byte, in: buffer, within: run, before: rule.windowBefore ?? 80,
+                            after: rule.windowAfter ?? 260)
                     } else if let byte = rule.nearByte {
                         windows = PIIGate.windows(
                             near: byte, in: buffer, before: rule.windowBefore ?? 80, after: rule.windowAfter ?? 260)

@@ -67,6 +67,9 @@ final class PIIRule: Sendable {
     let minimumDigits: Int
     /// When set, the rule only searches near occurrences of this byte (`@` for email).
     let nearByte: UInt8?
+    /// With `nearByte`: the bytes every match is made of, so the window around an occurrence ends where
+    /// they do (see `PIIGate.windows(near:in:within:before:after:)`).
+    let nearRun: ByteClass?
     /// Byte strings one of which every match contains (`sk-`, `-----BEGIN `); when the text holds none,
     /// the rule is skipped without a PCRE2 scan. Compared case-insensitively for a caseless rule.
     let literals: [[UInt8]]
@@ -79,7 +82,7 @@ final class PIIRule: Sendable {
 
     init(
         id: String, type: PIIType, validator: PIIValidator, group: Int, summary: String, pattern: CompiledPattern,
-        minimumDigits: Int, nearByte: UInt8?, literals: [[UInt8]] = [], caseless: Bool = false,
+        minimumDigits: Int, nearByte: UInt8?, nearRun: ByteClass? = nil, literals: [[UInt8]] = [], caseless: Bool = false,
         windowBefore: Int? = nil, windowAfter: Int? = nil
     ) {
         self.windowBefore = windowBefore
@@ -94,5 +97,6 @@ final class PIIRule: Sendable {
         self.pattern = pattern
         self.minimumDigits = minimumDigits
         self.nearByte = nearByte
+        self.nearRun = nearRun
     }
 }

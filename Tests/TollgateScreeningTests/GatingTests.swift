@@ -222,3 +222,47 @@ private func literalEngine(_ rule: String) throws -> ScreeningEngine {
             """)
     }
 }
+
+@Test func nearRunWindowsFindWhatWholeWindowsFind() throws {
+    func engine(_ run: String) throws -> ScreeningEngine {
+        let pack = try TestEngine.temporaryPack("""
+            version: 1
+            rules:
+              - id: mail
+                type: EMAIL
+                caseless: true
+                near: "@"
+                \(run)
+                pattern: '(?<![\\w.%+-])[a-z0-9][a-z0-9._%+-]*@[a-z0-9.-]+\\.[a-z]{2,24}(?![\\w-])'
+            """)
+        return try ScreeningEngine.load(injectionPackPaths: [], piiPackPath: pack, injectionThreshold: 1)
+    }
+    let tight = try engine("near_run: \"a-z0-9._%+-\"")
+    let wide = try engine("")
+    let texts = [
+        "mail joe.b@example.com today", "joe@ex.com_x", "joe@ex.comé", "x joe@ex.com", "a@b.co@c.de",
+        "JOE@EXAMPLE.ORG.", "préjoe@ex.com", "@@ joe@ex.com", "end joe@ex.com",
+    ]
+    for text in texts {
+        #expect(tight.findPII(text).map(\.start) == wide.findPII(text).map(\.start), "\(text)")
+        #expect(tight.findPII(text).map(\.end) == wide.findPII(text).map(\.end), "\(text)")
+    }
+    #expect(tight.findPII("mail joe.b@example.com today").count == 1)
+    #expect(tight.findPII("joe@ex.comé").isEmpty)
+}
+
+@Test func nearRunNeedsNearAndAnASCIIClass() throws {
+    for fields in ["near_run: \"a-z\"", "near: \"@\"\n    near_run: \"é\""] {
+        let pack = try TestEngine.temporaryPack("""
+            version: 1
+            rules:
+              - id: mail
+                type: EMAIL
+                \(fields)
+                pattern: 'x@y'
+            """)
+        #expect(throws: PolicyLoadError.self) {
+            try ScreeningEngine.load(injectionPackPaths: [], piiPackPath: pack, injectionThreshold: 1)
+        }
+    }
+}
