@@ -107,6 +107,7 @@ public final class ScreeningEngine: Sendable {
                 // Keyword-less rules (short symbol patterns) search a derived view only right around
                 // its rewrites: a match elsewhere reads the same in the view it came from.
                 var nearChanges: [Range<Int>]?
+                var keywordsBeforeChanges: [Range<Int>]?
                 view.bytes.withUnsafeBufferPointer { buffer in
                     for index in kind == .text ? textRuleIndices : compactRuleIndices
                     where !matchedPlain[index] && (!matched[index] || !view.obfuscated)
@@ -167,8 +168,13 @@ public final class ScreeningEngine: Sendable {
                                 if view.dirty != nil {
                                     // A derived view's match counts only through a rewrite, and an anchored
                                     // match starts at its keyword: keywords after every nearby rewrite are moot.
-                                    positions = Self.followed(
-                                        positions, by: view.changes, within: InjectionNormalizer.rewriteReach)
+                                    if keywordsBeforeChanges == nil {
+                                        // Keyword positions with a rewrite at most `rewriteReach` bytes on.
+                                        let reach = InjectionNormalizer.rewriteReach
+                                        keywordsBeforeChanges = InjectionNormalizer.merged(
+                                            view.changes.lazy.map { ($0 - reach + 1)..<($0 + 1) })
+                                    }
+                                    positions = Self.positions(positions, inside: keywordsBeforeChanges ?? [])
                                     if positions.isEmpty { continue }
                                 }
                                 outcome = Self.searchAnchored(anchored, buffer, at: positions, scratch: scratch)
@@ -319,16 +325,26 @@ public final class ScreeningEngine: Sendable {
         return result
     }
 
-    /// The keyword positions with a follower (a `followed_by` word, or a rewrite) at or after them, less
-    /// than `within` bytes on. Both lists ascend, so one merge pass does it.
-    private static func followed<Followers: RandomAccessCollection>(
-        _ positions: ArraySlice<Int32>, by followers: Followers, within: Int
-    ) -> ArraySlice<Int32> where Followers.Element: BinaryInteger {
+    /// The keyword positions with a `followed_by` word at or after them, less than `within` bytes on.
+    /// Both lists ascend, so one merge pass does it.
+    private static func followed(
+        _ positions: ArraySlice<Int32>, by followers: ArraySlice<Int32>, within: Int
+    ) -> ArraySlice<Int32> {
         var next = followers.startIndex
         return ArraySlice(
             positions.filter { position in
-                while next < followers.endIndex, Int(followers[next]) < Int(position) { followers.formIndex(after: &next) }
+                while next < followers.endIndex, followers[next] < position { next += 1 }
                 return next < followers.endIndex && Int(followers[next]) < Int(position) + within
+            })
+    }
+
+    /// The positions (ascending) inside one of `ranges` (ascending, disjoint).
+    private static func positions(_ positions: ArraySlice<Int32>, inside ranges: [Range<Int>]) -> ArraySlice<Int32> {
+        var next = 0
+        return ArraySlice(
+            positions.filter { position in
+                while next < ranges.count, ranges[next].upperBound <= Int(position) { next += 1 }
+                return next < ranges.count && ranges[next].lowerBound <= Int(position)
             })
     }
 
