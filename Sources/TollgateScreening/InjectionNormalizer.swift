@@ -26,6 +26,9 @@ struct InjectionView {
     /// For a derived view whose rewrite removed or inserted bytes: how it lines up with view `base`
     /// (walked whole), so that view's keyword hits are reused away from the rewrites.
     var shifted: ViewOffsetMap? = nil
+    /// For a derived view whose rewrites only swap bytes the keyword trie reads alike (a separator for a
+    /// space: both end a word), the view whose keyword hits are exactly its own, so it is not walked.
+    var sharesHits: Int? = nil
 
     /// Whether `start..<end` covers a rewritten position (always true for views without `changes`).
     func coversChange(_ start: Int, _ end: Int) -> Bool {
@@ -82,7 +85,7 @@ struct InjectionNormalizer {
             result.append(
                 InjectionView(
                     kind: .text, bytes: separated, obfuscated: !plain, dirty: dirty, changes: changes,
-                    base: plain ? foldedIndex : nil))
+                    base: plain ? foldedIndex : nil, sharesHits: foldedIndex))
         }
         changes.removeAll(keepingCapacity: true)
         let deleeted = Self.foldLeetspeak(folded, one: UInt8(ascii: "i"), changes: &changes)

@@ -96,11 +96,16 @@ public final class ScreeningEngine: Sendable {
                     ? textKeywords : view.obfuscated || view.source != nil ? compactKeywords : plainCompactKeywords
                 if let dirty = view.dirty, dirty.isEmpty { continue }
                 let base = view.base.flatMap { viewHits[$0] }
-                let hits = index.hits(
-                    in: view.bytes, ruleCount: 2 * injectionRules.count, wordStartsOnly: kind == .text,
-                    within: view.dirty,
-                    base: base, changes: base == nil || view.shifted != nil ? [] : view.changes,
-                    map: base == nil ? nil : view.shifted)
+                let hits: KeywordHits
+                if let shared = view.sharesHits.flatMap({ viewHits[$0] }) {
+                    hits = shared
+                } else {
+                    hits = index.hits(
+                        in: view.bytes, ruleCount: 2 * injectionRules.count, wordStartsOnly: kind == .text,
+                        within: view.dirty,
+                        base: base, changes: base == nil || view.shifted != nil ? [] : view.changes,
+                        map: base == nil ? nil : view.shifted)
+                }
                 // Hits are reused only between views walked with the same trie (derived compact views
                 // are obfuscated, so they use `compactKeywords`).
                 if kind == .text || view.obfuscated || view.source != nil { viewHits[viewIndex] = hits }
@@ -179,6 +184,11 @@ public final class ScreeningEngine: Sendable {
                                 }
                                 outcome = Self.searchAnchored(anchored, buffer, at: positions, scratch: scratch)
                             } else {
+                                if view.sharesHits != nil, let dirty = view.dirty {
+                                    // Shared hits cover the whole view; only those near rewrites are new here.
+                                    positions = Self.positions(positions, inside: dirty)
+                                    if positions.isEmpty { continue }
+                                }
                                 outcome = Self.searchWindows(rule.pattern, buffer, around: positions, scratch: scratch)
                             }
                         }
