@@ -117,14 +117,16 @@ struct InjectionNormalizer {
             result.append(view)
         }
         // Splits and spacing vanish in the letters-only view anyway; leetspeak needs its own compact view.
+        // Leetspeak only turns ASCII non-letters (which compaction drops) into letters, so the plain
+        // letters-only view is the leetspeak one without the letters it gained: one compaction, not two.
+        changes.removeAll(keepingCapacity: true)
+        let letters = deleeted.map { Self.compact($0, changedFrom: folded, changes: &changes) }
         let compactIndex = result.count
         result.append(
             InjectionView(
-                kind: .compact, bytes: Self.compact(folded), obfuscated: !plain,
-                source: plain ? Self.withSplitEvidence(separated ?? folded) : nil))
-        if let deleeted {
-            changes.removeAll(keepingCapacity: true)
-            let letters = Self.compact(deleeted, changedFrom: folded, changes: &changes)
+                kind: .compact, bytes: letters.map { Self.removing(changes, from: $0) } ?? Self.compact(folded),
+                obfuscated: !plain, source: plain ? Self.withSplitEvidence(separated ?? folded) : nil))
+        if let letters {
             var view = derived(letters, changes, plain: plain, kind: .compact)
             // The letters leetspeak made of digits and symbols are inserted into the plain letters-only view.
             view.base = compactIndex
@@ -650,6 +652,20 @@ struct InjectionNormalizer {
                 }
             }
         }
+    }
+
+    /// `bytes` without the bytes at `positions` (ascending, distinct, in range), copied run by run.
+    static func removing(_ positions: [Int], from bytes: [UInt8]) -> [UInt8] {
+        guard !positions.isEmpty else { return bytes }
+        var result: [UInt8] = []
+        result.reserveCapacity(bytes.count - positions.count)
+        var start = 0
+        for position in positions {
+            result.append(contentsOf: bytes[start..<position])
+            start = position + 1
+        }
+        result.append(contentsOf: bytes[start...])
+        return result
     }
 
     /// Letters only, ASCII lowercased; non-ASCII bytes are kept so accented words still match.

@@ -306,3 +306,17 @@ private func referenceFold(_ text: String, disguised: inout Bool) -> [UInt8] {
         #expect((joined != nil) == hasRun, "\(String(decoding: text, as: UTF8.self).debugDescription)")
     }
 }
+
+@Test func plainLettersOnlyViewIsTheLeetspeakOneWithoutItsGainedLetters() {
+    var random = SeededBytes(seed: 23)
+    for _ in 0..<3000 {
+        let text = random.bytes(random.next(below: 60), from: mixedAlphabet)
+        var changes: [Int] = []
+        guard let deleeted = InjectionNormalizer.foldLeetspeak(text, one: UInt8(ascii: "i"), changes: &changes) else {
+            continue
+        }
+        var gained: [Int] = []
+        let letters = InjectionNormalizer.compact(deleeted, changedFrom: text, changes: &gained)
+        #expect(InjectionNormalizer.removing(gained, from: letters) == InjectionNormalizer.compact(text))
+    }
+}
