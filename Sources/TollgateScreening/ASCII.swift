@@ -66,6 +66,19 @@ enum ASCII {
         return mask & (mask >> 16) & 0x0000_8080_8080_8080 == 0
     }
 
+    /// The top bit of each byte of `word` that is ASCII whitespace (space, tab, newline, vertical tab,
+    /// form feed, carriage return), and of no other byte: exact, as no byte's arithmetic borrows from
+    /// or carries into its neighbour once the top bits are masked off.
+    @inline(__always)
+    static func whitespaceMask(_ word: UInt64) -> UInt64 {
+        let low = word & 0x7F7F_7F7F_7F7F_7F7F
+        let spaces = low ^ 0x2020_2020_2020_2020
+        let isSpace = ~(spaces &+ 0x7F7F_7F7F_7F7F_7F7F)
+        // 0x09...0x0D: at least 9 and at most 13.
+        let controls = (low &+ 0x7777_7777_7777_7777) & (0x8D8D_8D8D_8D8D_8D8D &- low)
+        return (isSpace | controls) & ~word & 0x8080_8080_8080_8080
+    }
+
     /// True when every byte is below 0x80, checked eight bytes at a time.
     static func isASCII(_ text: String) -> Bool {
         var copy = text

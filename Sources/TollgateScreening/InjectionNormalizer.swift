@@ -213,13 +213,38 @@ struct InjectionNormalizer {
     ) -> Int {
         var written = start
         var previous = wasSpace ? 1 : 0
-        // Branch-free: each byte is written (whitespace as a space), and the cursor moves unless the
-        // byte is whitespace after whitespace. Flags as integers: `&&` and `||` compile to branches.
-        for byte in bytes {
+        /// Branch-free: the byte is written (whitespace as a space), and the cursor moves unless it is
+        /// whitespace after whitespace. Flags as integers: `&&` and `||` compile to branches.
+        @inline(__always) func copy(_ byte: UInt8) {
             let space = (byte == 0x20 ? 1 : 0) | (byte &- 0x09 < 5 ? 1 : 0)
             out[written] = space != 0 ? 0x20 : byte
             written &+= 1 &- (space & previous)
             previous = space
+        }
+        var index = 0
+        let count = bytes.count
+        // Eight bytes at a time: when no whitespace follows whitespace, all eight are written (whitespace
+        // as a space) in one store. `out` may be `bytes`' own storage (collapsing in place); the store
+        // never reaches past the eight bytes just loaded.
+        if let source = UnsafeRawPointer(bytes.baseAddress), let target = UnsafeMutableRawPointer(out.baseAddress) {
+            while index + 8 <= count {
+                let word = source.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                let spaces = ASCII.whitespaceMask(word)
+                if spaces & (spaces << 8 | UInt64(previous) << 7) == 0 {
+                    let widened = (spaces >> 7) &* 0xFF
+                    target.storeBytes(
+                        of: word & ~widened | widened & 0x2020_2020_2020_2020, toByteOffset: written, as: UInt64.self)
+                    written &+= 8
+                    previous = Int(spaces >> 63)
+                } else {
+                    for offset in index..<(index + 8) { copy(bytes[offset]) }
+                }
+                index += 8
+            }
+        }
+        while index < count {
+            copy(bytes[index])
+            index += 1
         }
         wasSpace = previous != 0
         return written

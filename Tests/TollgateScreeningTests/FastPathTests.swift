@@ -320,3 +320,37 @@ private func referenceFold(_ text: String, disguised: inout Bool) -> [UInt8] {
         #expect(InjectionNormalizer.removing(gained, from: letters) == InjectionNormalizer.compact(text))
     }
 }
+
+@Test func wordAtATimeWhitespaceCollapseAgreesWithAByteLoop() {
+    var random = SeededBytes(seed: 29)
+    let alphabet: [UInt8] = Array("ab. -\n\t\r\u{0B}\u{0C}  zZ9".utf8)
+    for _ in 0..<3000 {
+        let bytes = random.bytes(random.next(below: 70), from: alphabet)
+        let startsAfterSpace = random.next(below: 2) == 0
+        var expected: [UInt8] = []
+        var previousWasSpace = startsAfterSpace
+        for byte in bytes {
+            let isSpace = byte == 0x20 || (byte >= 0x09 && byte <= 0x0D)
+            if !(isSpace && previousWasSpace) { expected.append(isSpace ? 0x20 : byte) }
+            previousWasSpace = isSpace
+        }
+        // Into a separate buffer, after a prefix.
+        var out = [UInt8](repeating: 0, count: bytes.count + 3)
+        var lastWasSpace = startsAfterSpace
+        let end = bytes.withUnsafeBufferPointer { input in
+            out.withUnsafeMutableBufferPointer {
+                InjectionNormalizer.collapseWhitespace(input, into: $0, at: 3, lastWasSpace: &lastWasSpace)
+            }
+        }
+        #expect(Array(out[3..<end]) == expected)
+        #expect(lastWasSpace == previousWasSpace)
+        // In place, as the folder does.
+        var inPlace = [UInt8](repeating: 7, count: 2) + bytes
+        var inPlaceSpace = startsAfterSpace
+        let inPlaceEnd = inPlace.withUnsafeMutableBufferPointer { buffer in
+            InjectionNormalizer.collapseWhitespace(
+                UnsafeBufferPointer(rebasing: buffer[2...]), into: buffer, at: 2, lastWasSpace: &inPlaceSpace)
+        }
+        #expect(Array(inPlace[2..<inPlaceEnd]) == expected)
+    }
+}
