@@ -79,6 +79,21 @@ enum ASCII {
         return (isSpace | controls) & ~word & 0x8080_8080_8080_8080
     }
 
+    /// One bit per byte of `word` (bit k for byte k, little-endian) that continues a word for the keyword
+    /// trie: an ASCII letter or digit, or any non-ASCII byte. Exact, as in `whitespaceMask`.
+    @inline(__always)
+    static func wordByteBits(_ word: UInt64) -> UInt64 {
+        let low = word & 0x7F7F_7F7F_7F7F_7F7F
+        let folded = low | 0x2020_2020_2020_2020
+        // a...z after folding the case bit: at least 0x61 and at most 0x7A.
+        let letters = (folded &+ 0x1F1F_1F1F_1F1F_1F1F) & (0xFAFA_FAFA_FAFA_FAFA &- folded)
+        // 0...9: at least 0x30 and at most 0x39.
+        let digits = (low &+ 0x5050_5050_5050_5050) & (0xB9B9_B9B9_B9B9_B9B9 &- low)
+        let marks = (letters | digits | word) & 0x8080_8080_8080_8080
+        // Gathers the top bit of byte k into bit k.
+        return ((marks >> 7) &* 0x0102_0408_1020_4080) >> 56
+    }
+
     /// True when every byte is below 0x80, checked eight bytes at a time.
     static func isASCII(_ text: String) -> Bool {
         var copy = text

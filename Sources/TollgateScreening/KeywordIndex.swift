@@ -239,10 +239,19 @@ struct KeywordIndex: Sendable {
         while blockStart < range.upperBound {
             let length = min(64, range.upperBound - blockStart)
             var words: UInt64 = 0
-            for offset in 0..<length {
+            var offset = 0
+            if let base = UnsafeRawPointer(buffer.baseAddress) {
+                while offset + 8 <= length {
+                    let bits = ASCII.wordByteBits(base.loadUnaligned(fromByteOffset: blockStart + offset, as: UInt64.self))
+                    words |= bits << UInt64(offset)
+                    offset += 8
+                }
+            }
+            while offset < length {
                 // The symbol's sign bit is set for bytes that end a word.
                 let isWord = UInt64(UInt8(bitPattern: ~symbols[Int(buffer[blockStart + offset])]) >> 7)
                 words |= isWord << UInt64(offset)
+                offset += 1
             }
             var starts = words & ~(words << 1 | (previousIsWord ? 1 : 0))
             previousIsWord = words >> UInt64(length - 1) & 1 != 0

@@ -354,3 +354,16 @@ private func referenceFold(_ text: String, disguised: inout Bool) -> [UInt8] {
         #expect(Array(inPlace[2..<inPlaceEnd]) == expected)
     }
 }
+
+@Test func wordByteBitsMarkLettersDigitsAndNonASCII() {
+    var random = SeededBytes(seed: 31)
+    for _ in 0..<5000 {
+        let bytes = (0..<8).map { _ in UInt8(truncatingIfNeeded: random.next(below: 256)) }
+        let word = bytes.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        var expected: UInt64 = 0
+        for (index, byte) in bytes.enumerated() where UnicodeFolding.isASCIILetter(byte) || (0x30...0x39).contains(byte) || byte >= 0x80 {
+            expected |= 1 << UInt64(index)
+        }
+        #expect(ASCII.wordByteBits(word) == expected)
+    }
+}
