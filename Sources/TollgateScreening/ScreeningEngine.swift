@@ -88,6 +88,7 @@ public final class ScreeningEngine: Sendable {
         var matchedPlain = [Bool](repeating: false, count: injectionRules.count)
         var hitLimit = false
         var viewHits: [KeywordHits?] = Array(repeating: nil, count: views.count)
+        var literalOccurrences = LiteralOccurrences(views: views)
         let completed = scratchPool.withScratch { scratch in
             for (viewIndex, view) in views.enumerated() {
                 let kind: InjectionRule.View = view.kind == .text ? .text : .compact
@@ -134,10 +135,13 @@ public final class ScreeningEngine: Sendable {
                                     view.changes.lazy.map { ($0 - reach)..<min(buffer.count, $0 + reach) })
                             }
                             let ranges = nearChanges ?? []
-                            // Only occurrences around the rewrites matter, so only those places are scanned.
+                            // Only occurrences around the rewrites matter: derived from the base view's, or
+                            // else found by scanning only those places.
                             let occurrences =
                                 rule.literals.isEmpty
-                                ? [] : PIIGate.occurrences(of: rule.literals, in: buffer, startingWithin: ranges)
+                                ? []
+                                : literalOccurrences.occurrences(of: rule.literals, rule: index, in: viewIndex)
+                                    ?? PIIGate.occurrences(of: rule.literals, in: buffer, startingWithin: ranges)
                             if rule.literals.isEmpty {
                                 outcome = Self.searchRanges(rule.pattern, buffer, ranges, scratch: scratch)
                             } else if let anchored = rule.anchoredPattern {
@@ -151,8 +155,10 @@ public final class ScreeningEngine: Sendable {
                             }
                         } else if rule.keywords.isEmpty {
                             if let anchored = rule.anchoredPattern {
-                                let starts = Self.starts(
-                                    of: PIIGate.occurrences(of: rule.literals, in: buffer), within: [0..<buffer.count])
+                                let occurrences =
+                                    literalOccurrences.occurrences(of: rule.literals, rule: index, in: viewIndex)
+                                    ?? PIIGate.occurrences(of: rule.literals, in: buffer)
+                                let starts = Self.starts(of: occurrences, within: [0..<buffer.count])
                                 if starts.isEmpty { continue }
                                 outcome = Self.searchAnchored(anchored, buffer, at: starts[...], scratch: scratch)
                             } else {

@@ -367,3 +367,26 @@ private func referenceFold(_ text: String, disguised: inout Bool) -> [UInt8] {
         #expect(ASCII.wordByteBits(word) == expected)
     }
 }
+
+@Test func literalOccurrencesDerivedFromTheBaseMatchAFreshScan() {
+    var random = SeededBytes(seed: 37)
+    let literals: [[UInt8]] = [Array("gpt".utf8), Array("-ai".utf8), Array("===".utf8)]
+    let alphabet: [UInt8] = Array("gGpPtT-aAiI= x".utf8)
+    for _ in 0..<3000 {
+        let base = random.bytes(random.next(below: 40), from: alphabet)
+        var rewritten = base
+        var changes: [Int] = []
+        for index in rewritten.indices where random.next(below: 5) == 0 {
+            let byte = alphabet[random.next(below: alphabet.count)]
+            guard byte != rewritten[index] else { continue }
+            rewritten[index] = byte
+            changes.append(index)
+        }
+        let inBase = base.withUnsafeBufferPointer { PIIGate.occurrences(of: literals, in: $0) }
+        let derived = rewritten.withUnsafeBufferPointer {
+            LiteralOccurrences.derived(from: inBase, rewrittenAt: changes, in: $0, literals: literals)
+        }
+        let fresh = rewritten.withUnsafeBufferPointer { PIIGate.occurrences(of: literals, in: $0) }
+        #expect(derived == fresh, "\(String(decoding: base, as: UTF8.self)) -> \(String(decoding: rewritten, as: UTF8.self))")
+    }
+}
