@@ -269,27 +269,43 @@ struct FirstByteVariants: Sequence, IteratorProtocol {
     }
 }
 
-/// The set of adjacent byte pairs in a text, as a 65,536-bit set built in one pass: a literal none of
-/// whose pairs is missing may occur; one with a missing pair cannot.
+/// The set of adjacent byte pairs in a text, built in one pass: a literal none of whose pairs is missing
+/// may occur; one with a missing pair cannot. Pairs are hashed into a bit set sized to the text (4,096
+/// bits for a short message, up to one bit per possible pair), so a short text does not pay for
+/// clearing 8 KB; a collision only lets a literal through to the real search.
 struct BytePairs {
-    private var bits = [UInt64](repeating: 0, count: 1024)
+    private var bits: [UInt64]
+    /// Hash shift: a pair (16 bits) keeps its top `16 - shift` bits after mixing.
+    private let shift: UInt32
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        // About eight bits per byte of text keeps the set sparse enough to reject most literals.
+        var logBits = 12
+        while logBits < 16, 1 << logBits < bytes.count * 8 { logBits += 1 }
+        shift = UInt32(16 - logBits)
+        bits = [UInt64](repeating: 0, count: 1 << (logBits - 6))
         guard bytes.count >= 2 else { return }
+        let shift = shift
         bits.withUnsafeMutableBufferPointer { bits in
-            var previous = Int(bytes[0])
+            var previous = UInt32(bytes[0])
             for index in 1..<bytes.count {
-                let current = Int(bytes[index])
-                let pair = previous << 8 | current
-                bits[pair >> 6] |= 1 << UInt64(pair & 63)
+                let current = UInt32(bytes[index])
+                let slot = Self.slot(previous << 8 | current, shift: shift)
+                bits[slot >> 6] |= 1 << UInt64(slot & 63)
                 previous = current
             }
         }
     }
 
+    /// Where a pair lands: the identity at full size, else a multiplicative hash's top bits.
+    @inline(__always)
+    private static func slot(_ pair: UInt32, shift: UInt32) -> Int {
+        shift == 0 ? Int(pair) : Int(((pair &* 0x9E37_79B1) >> 16) & 0xFFFF) >> Int(shift)
+    }
+
     private func contains(_ first: UInt8, _ second: UInt8) -> Bool {
-        let pair = Int(first) << 8 | Int(second)
-        return bits[pair >> 6] & (1 << UInt64(pair & 63)) != 0
+        let slot = Self.slot(UInt32(first) << 8 | UInt32(second), shift: shift)
+        return bits[slot >> 6] & (1 << UInt64(slot & 63)) != 0
     }
 
     /// False only when `literal` cannot occur (ASCII letters in either case when `caseless`).
