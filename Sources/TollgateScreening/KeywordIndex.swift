@@ -141,8 +141,20 @@ struct KeywordIndex: Sendable {
         in bytes: [UInt8], ruleCount: Int, wordStartsOnly: Bool, within ranges: [Range<Int>]? = nil,
         base: KeywordHits? = nil, changes: [Int] = [], map: ViewOffsetMap? = nil
     ) -> KeywordHits {
-        var hits = HitCollector(ruleCount: ruleCount)
-        defer { hits.deallocate() }
+        var collector = HitCollector(ruleCount: ruleCount)
+        defer { collector.deallocate() }
+        return hits(
+            in: bytes, wordStartsOnly: wordStartsOnly, within: ranges, base: base, changes: changes, map: map,
+            collector: &collector)
+    }
+
+    /// `hits(in:ruleCount:...)` collecting into `collector` (emptied first), so the views of one message
+    /// share one buffer instead of allocating their own.
+    func hits(
+        in bytes: [UInt8], wordStartsOnly: Bool, within ranges: [Range<Int>]?, base: KeywordHits?,
+        changes: [Int], map: ViewOffsetMap?, collector hits: inout HitCollector
+    ) -> KeywordHits {
+        hits.reset()
         var walkRanges = ranges ?? [0..<bytes.count]
         var reused: [UInt64] = []
         if let base, let map {
@@ -335,7 +347,7 @@ struct KeywordIndex: Sendable {
 
 /// Collects (rule, position) pairs during a trie walk in one growable flat buffer, without the
 /// uniqueness checks and per-rule arrays of Swift collections in the hot loop.
-private struct HitCollector {
+struct HitCollector {
     private var pairs: UnsafeMutablePointer<UInt64>
     private var capacity = 256
     private var count = 0
@@ -353,6 +365,12 @@ private struct HitCollector {
     func deallocate() {
         pairs.deallocate()
         lastPosition.deallocate()
+    }
+
+    /// Empties the collector for another walk, keeping its storage.
+    mutating func reset() {
+        count = 0
+        lastPosition.update(repeating: -1, count: max(ruleCount, 1))
     }
 
     @inline(__always)

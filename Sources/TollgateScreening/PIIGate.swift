@@ -23,8 +23,8 @@ struct PIIGate {
     }
 
     private static func digitRuns(in bytes: UnsafeBufferPointer<UInt8>) -> [DigitRun] {
+        // Capacity is reserved at the first run, not before: most messages allocate nothing here.
         var runs: [DigitRun] = []
-        runs.reserveCapacity(16)
         var index = 0
         let count = bytes.count
         while index < count {
@@ -52,6 +52,7 @@ struct PIIGate {
                     break
                 }
             }
+            if runs.isEmpty { runs.reserveCapacity(16) }
             runs.append(DigitRun(start: start, end: lastDigitEnd, digits: digits))
             index = max(cursor, start + 1)
         }
@@ -59,11 +60,44 @@ struct PIIGate {
     }
 
     /// Merged byte windows around runs with at least `minimumDigits` digits, from `before` bytes
-    /// before each run to `after` past it.
-    func windows(minimumDigits: Int, count: Int, before: Int = before, after: Int = after) -> [Range<Int>] {
-        Self.merge(
-            runs.lazy.filter { $0.digits >= minimumDigits }.map { ($0.start, $0.end) }, count: count, before: before,
-            after: after)
+    /// before each run to `after` past it, produced one at a time without allocating.
+    func windows(minimumDigits: Int, count: Int, before: Int = before, after: Int = after) -> RunWindows {
+        RunWindows(runs: runs, minimumDigits: minimumDigits, count: count, before: before, after: after)
+    }
+
+    /// The windows of `windows(minimumDigits:count:before:after:)`, merged where they overlap or touch.
+    struct RunWindows: Sequence, IteratorProtocol {
+        let runs: [DigitRun]
+        let minimumDigits: Int
+        let count: Int
+        let before: Int
+        let after: Int
+        private var index = 0
+
+        init(runs: [DigitRun], minimumDigits: Int, count: Int, before: Int, after: Int) {
+            self.runs = runs
+            self.minimumDigits = minimumDigits
+            self.count = count
+            self.before = before
+            self.after = after
+        }
+
+        mutating func next() -> Range<Int>? {
+            while index < runs.count, runs[index].digits < minimumDigits { index += 1 }
+            guard index < runs.count else { return nil }
+            let lower = Swift.max(0, runs[index].start - before)
+            var upper = Swift.min(count, runs[index].end + after)
+            index += 1
+            while index < runs.count {
+                let run = runs[index]
+                if run.digits >= minimumDigits {
+                    guard Swift.max(0, run.start - before) <= upper else { break }
+                    upper = Swift.max(upper, Swift.min(count, run.end + after))
+                }
+                index += 1
+            }
+            return lower..<upper
+        }
     }
 
     /// Merged byte windows around each occurrence of `byte`.
@@ -71,9 +105,9 @@ struct PIIGate {
         near byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, before: Int = 80, after: Int = 260
     ) -> [Range<Int>] {
         var positions: [(Int, Int)] = []
-        positions.reserveCapacity(16)
         var offset = 0
         while let found = firstIndex(of: byte, in: bytes, from: offset) {
+            if positions.isEmpty { positions.reserveCapacity(16) }
             positions.append((found, found + 1))
             offset = found + 1
         }
@@ -225,13 +259,13 @@ struct PIIGate {
     private static func merge<S: Sequence>(_ spans: S, count: Int, before: Int = before, after: Int = after) -> [Range<Int>]
     where S.Element == (Int, Int) {
         var windows: [Range<Int>] = []
-        windows.reserveCapacity(8)
         for (start, end) in spans {
             let lower = max(0, start - before)
             let upper = min(count, end + after)
             if let last = windows.last, lower <= last.upperBound {
                 windows[windows.count - 1] = last.lowerBound..<max(last.upperBound, upper)
             } else {
+                if windows.isEmpty { windows.reserveCapacity(8) }
                 windows.append(lower..<upper)
             }
         }

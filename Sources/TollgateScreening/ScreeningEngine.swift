@@ -89,6 +89,9 @@ public final class ScreeningEngine: Sendable {
         var hitLimit = false
         var viewHits: [KeywordHits?] = Array(repeating: nil, count: views.count)
         var literalOccurrences = LiteralOccurrences(views: views)
+        // Rule i's keywords and its `followed_by` words (pseudo-rule count + i) share one collector.
+        var collector = HitCollector(ruleCount: 2 * injectionRules.count)
+        defer { collector.deallocate() }
         let completed = scratchPool.withScratch { scratch in
             for (viewIndex, view) in views.enumerated() {
                 let kind: InjectionRule.View = view.kind == .text ? .text : .compact
@@ -102,10 +105,9 @@ public final class ScreeningEngine: Sendable {
                     hits = shared
                 } else {
                     hits = index.hits(
-                        in: view.bytes, ruleCount: 2 * injectionRules.count, wordStartsOnly: kind == .text,
-                        within: view.dirty,
+                        in: view.bytes, wordStartsOnly: kind == .text, within: view.dirty,
                         base: base, changes: base == nil || view.shifted != nil ? [] : view.changes,
-                        map: base == nil ? nil : view.shifted)
+                        map: base == nil ? nil : view.shifted, collector: &collector)
                 }
                 // Hits are reused only between views walked with the same trie (derived compact views
                 // are obfuscated, so they use `compactKeywords`).
@@ -236,44 +238,18 @@ public final class ScreeningEngine: Sendable {
         let view = PIIView(text)
         var candidates: [(rule: PIIRule, range: Range<Int>)] = []
         let gate = PIIGate(view.bytes)
-        let whole = [0..<view.bytes.count]
         let everyType = types.count == PIIType.every.count
         _ = scratchPool.withScratch { scratch in
             view.bytes.withUnsafeBufferPointer { buffer in
                 let pairs = BytePairs(buffer)
-                // Several rules share a digit threshold (7 for most phone shapes): compute each once.
-                // By minimumDigits, before and after; a handful of keys, so a list beats a dictionary.
-                var digitWindows: [(key: Int, windows: [Range<Int>])] = []
                 for rule in piiRules where everyType || types.contains(rule.type) {
                     if !rule.literals.isEmpty,
                         !PIIGate.containsAny(rule.literals, in: buffer, caseless: rule.caseless, pairs: pairs)
                     {
                         continue
                     }
-                    let windows: [Range<Int>]
-                    if rule.minimumDigits > 0 {
-                        let before = rule.windowBefore ?? PIIGate.before
-                        let after = rule.windowAfter ?? PIIGate.after
-                        let key = (rule.minimumDigits << 16 | before) << 20 | after
-                        if let known = digitWindows.first(where: { $0.key == key }) {
-                            windows = known.windows
-                        } else {
-                            windows = gate.windows(
-                                minimumDigits: rule.minimumDigits, count: buffer.count, before: before, after: after)
-                            if digitWindows.isEmpty { digitWindows.reserveCapacity(8) }
-                            digitWindows.append((key, windows))
-                        }
-                    } else if let byte = rule.nearByte, let run = rule.nearRun {
-                        windows = PIIGate.windows(
-                            near: byte, in: buffer, within: run, before: rule.windowBefore ?? 80,
-                            after: rule.windowAfter ?? 260)
-                    } else if let byte = rule.nearByte {
-                        windows = PIIGate.windows(
-                            near: byte, in: buffer, before: rule.windowBefore ?? 80, after: rule.windowAfter ?? 260)
-                    } else {
-                        windows = whole
-                    }
-                    for window in windows {
+                    /// Every match of `rule` inside `window`, validated.
+                    func search(_ window: Range<Int>) {
                         let lower = Self.characterStart(window.lowerBound, in: buffer)
                         let upper = Self.characterStart(window.upperBound, in: buffer)
                         let subject = UnsafeBufferPointer(rebasing: buffer[0..<upper])
@@ -285,10 +261,35 @@ public final class ScreeningEngine: Sendable {
                                 PIIValidation.isValid(view.bytes[span], as: rule.validator)
                             {
                                 // Windows are disjoint, so one rule never reports the same span twice.
+                                if candidates.isEmpty { candidates.reserveCapacity(16) }
                                 candidates.append((rule, span))
                             }
                             position = end > start ? end : Self.nextCharacter(after: start, in: subject)
                         }
+                    }
+                    if rule.minimumDigits > 0 {
+                        // Walked straight off the digit runs: no window list is built per rule.
+                        for window in gate.windows(
+                            minimumDigits: rule.minimumDigits, count: buffer.count,
+                            before: rule.windowBefore ?? PIIGate.before, after: rule.windowAfter ?? PIIGate.after)
+                        {
+                            search(window)
+                        }
+                    } else if let byte = rule.nearByte, let run = rule.nearRun {
+                        for window in PIIGate.windows(
+                            near: byte, in: buffer, within: run, before: rule.windowBefore ?? 80,
+                            after: rule.windowAfter ?? 260)
+                        {
+                            search(window)
+                        }
+                    } else if let byte = rule.nearByte {
+                        for window in PIIGate.windows(
+                            near: byte, in: buffer, before: rule.windowBefore ?? 80, after: rule.windowAfter ?? 260)
+                        {
+                            search(window)
+                        }
+                    } else {
+                        search(0..<buffer.count)
                     }
                 }
             }

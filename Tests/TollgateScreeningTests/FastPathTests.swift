@@ -390,3 +390,13 @@ private func referenceFold(_ text: String, disguised: inout Bool) -> [UInt8] {
         #expect(derived == fresh, "\(String(decoding: base, as: UTF8.self)) -> \(String(decoding: rewritten, as: UTF8.self))")
     }
 }
+
+@Test func ipv6ValidationAcceptsAddressesAndRejectsClockTimesAndOverlongText() {
+    func valid(_ text: String) -> Bool { PIIValidation.isIPv6(ArraySlice(text.utf8)) }
+    #expect(valid("2001:db8::1"))
+    #expect(valid("::ffff:192.0.2.1"))
+    #expect(valid("fe80:0000:0000:0000:0204:61ff:fe9d:f156"))
+    #expect(!valid("12:00:13"))
+    #expect(!valid("::"))
+    #expect(!valid(String(repeating: "a:", count: 30)))
+}
