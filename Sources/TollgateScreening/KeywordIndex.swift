@@ -405,35 +405,42 @@ struct HitCollector {
             merged.append(pairs[own])
             own += 1
         }
-        // Counts per rule (capped), then their running sums: rule r's positions are
-        // `starts[r]..<starts[r + 1]` of `positions`. Three arrays in all; the fill cursors live on the stack.
-        var starts = [Int32](repeating: 0, count: ruleCount + 1)
-        for pair in merged { starts[Int(pair >> 32) + 1] += 1 }
-        for rule in 0..<ruleCount {
-            starts[rule + 1] = starts[rule] + min(starts[rule + 1], Int32(KeywordIndex.maximumHits))
-        }
-        let total = Int(starts[ruleCount])
-        let positions = [Int32](unsafeUninitializedCapacity: total) { buffer, initialized in
-            withUnsafeTemporaryAllocation(of: Int32.self, capacity: ruleCount) { fill in
-                for rule in 0..<ruleCount { fill.initializeElement(at: rule, to: starts[rule]) }
-                for pair in merged {
-                    let rule = Int(pair >> 32)
-                    guard fill[rule] < starts[rule + 1] else { continue }
-                    buffer[Int(fill[rule])] = Int32(truncatingIfNeeded: pair & 0xFFFF_FFFF)
-                    fill[rule] += 1
-                }
+        // One array holds both tables: entries 0...ruleCount are where each rule's positions start in
+        // it (rule r's are `table[table[r]..<table[r + 1]]`), then the positions, bucketed by rule.
+        // Counted (capped) and summed on the stack; two arrays per view in all, with `merged`.
+        let header = ruleCount + 1
+        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: header) { starts in
+            starts.initialize(repeating: 0)
+            for pair in merged { starts[Int(pair >> 32) + 1] += 1 }
+            starts[0] = Int32(header)
+            for rule in 0..<ruleCount {
+                starts[rule + 1] = starts[rule] + min(starts[rule + 1], Int32(KeywordIndex.maximumHits))
             }
-            // Every rule's slots were filled: each got exactly its capped count.
-            initialized = total
+            let total = Int(starts[ruleCount])
+            let table = [Int32](unsafeUninitializedCapacity: total) { buffer, initialized in
+                for index in 0..<header { buffer.initializeElement(at: index, to: starts[index]) }
+                withUnsafeTemporaryAllocation(of: Int32.self, capacity: ruleCount) { fill in
+                    for rule in 0..<ruleCount { fill.initializeElement(at: rule, to: starts[rule]) }
+                    for pair in merged {
+                        let rule = Int(pair >> 32)
+                        guard fill[rule] < starts[rule + 1] else { continue }
+                        buffer[Int(fill[rule])] = Int32(truncatingIfNeeded: pair & 0xFFFF_FFFF)
+                        fill[rule] += 1
+                    }
+                }
+                // Every rule's slots were filled: each got exactly its capped count.
+                initialized = total
+            }
+            return KeywordHits(table: table, pairs: merged)
         }
-        return KeywordHits(starts: starts, positions: positions, pairs: merged)
     }
 }
 
 /// Keyword positions per rule, bucketed in one flat array.
 struct KeywordHits {
-    fileprivate let starts: [Int32]
-    fileprivate let positions: [Int32]
+    /// Rule r's positions are `table[Int(table[r])..<Int(table[r + 1])]`: the per-rule offsets and the
+    /// positions share one allocation.
+    fileprivate let table: [Int32]
     /// Every (rule << 32 | position), ascending by position.
     fileprivate let pairs: [UInt64]
 
@@ -476,12 +483,12 @@ struct KeywordHits {
 
     /// How many positions `rule` has (capped at `KeywordIndex.maximumHits`).
     func count(of rule: Int) -> Int32 {
-        starts[rule + 1] - starts[rule]
+        table[rule + 1] - table[rule]
     }
 
     /// The positions for `rule`, ascending: a view into the shared storage, not a copy (the rule loop
     /// asks for one per rule it runs).
     func positions(of rule: Int) -> ArraySlice<Int32> {
-        positions[Int(starts[rule])..<Int(starts[rule + 1])]
+        table[Int(table[rule])..<Int(table[rule + 1])]
     }
 }
