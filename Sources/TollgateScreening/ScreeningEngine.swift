@@ -22,6 +22,8 @@ public final class ScreeningEngine: Sendable {
     private let textRuleIndices: [Int]
     private let compactRuleIndices: [Int]
     private let keywordlessRules: [Bool]
+    /// Per rule, what the per-view loop checks before it needs the rule itself.
+    private let ruleTraits: [InjectionRule.Traits]
 
     init(injectionRules: [InjectionRule], piiRules: [PIIRule], injectionThreshold: Double) {
         self.injectionRules = injectionRules
@@ -40,6 +42,7 @@ public final class ScreeningEngine: Sendable {
         textRuleIndices = injectionRules.indices.filter { injectionRules[$0].view == .text }
         compactRuleIndices = injectionRules.indices.filter { injectionRules[$0].view == .compact }
         keywordlessRules = injectionRules.map(\.keywords.isEmpty)
+        ruleTraits = injectionRules.map(\.traits)
         plainCompactKeywords = KeywordIndex(
             keywordsByRule: injectionRules.map { $0.view == .compact && !$0.obfuscatedOnly ? $0.keywords : [] }
                 + injectionRules.map { $0.view == .compact && !$0.obfuscatedOnly ? $0.followedBy : [] })
@@ -121,62 +124,22 @@ public final class ScreeningEngine: Sendable {
                     where !matchedPlain[index] && (!matched[index] || !view.obfuscated)
                         && (hits.count(of: index) > 0 || keywordlessRules[index])
                     {
-                        let rule = injectionRules[index]
-                        guard view.obfuscated || !rule.obfuscatedOnly || view.source != nil else { continue }
+                        // The flags come from one compact array: most rules are dropped here or at the
+                        // followers check without reading their rule object (and its arrays) at all.
+                        let traits = ruleTraits[index]
+                        guard view.obfuscated || !traits.obfuscatedOnly || view.source != nil else { continue }
                         let outcome: SearchOutcome
-                        if !rule.literals.isEmpty,
-                            !rule.keywords.isEmpty || (view.dirty != nil && buffer.count <= Self.shortView),
-                            !PIIGate.containsAny(rule.literals, in: buffer)
-                        {
-                            // One `memchr` sweep per literal settles the common case, no literal at all.
-                            continue
-                        } else if rule.keywords.isEmpty, view.dirty != nil {
-                            if nearChanges == nil {
-                                let reach = Self.keywordlessReach
-                                nearChanges = InjectionNormalizer.merged(
-                                    view.changes.lazy.map { ($0 - reach)..<min(buffer.count, $0 + reach) })
-                            }
-                            let ranges = nearChanges ?? []
-                            // Only occurrences around the rewrites matter: derived from the base view's, or
-                            // else found by scanning only those places.
-                            let occurrences =
-                                rule.literals.isEmpty
-                                ? []
-                                : literalOccurrences.occurrences(of: rule.literals, rule: index, in: viewIndex)
-                                    ?? PIIGate.occurrences(of: rule.literals, in: buffer, startingWithin: ranges)
-                            if rule.literals.isEmpty {
-                                outcome = Self.searchRanges(rule.pattern, buffer, ranges, scratch: scratch)
-                            } else if let anchored = rule.anchoredPattern {
-                                let starts = Self.starts(of: occurrences, within: ranges)
-                                if starts.isEmpty { continue }
-                                outcome = Self.searchAnchored(anchored, buffer, at: starts[...], scratch: scratch)
-                            } else {
-                                let holding = Self.overlapping(ranges, occurrences)
-                                if holding.isEmpty { continue }
-                                outcome = Self.searchRanges(rule.pattern, buffer, holding, scratch: scratch)
-                            }
-                        } else if rule.keywords.isEmpty {
-                            if let anchored = rule.anchoredPattern {
-                                let occurrences =
-                                    literalOccurrences.occurrences(of: rule.literals, rule: index, in: viewIndex)
-                                    ?? PIIGate.occurrences(of: rule.literals, in: buffer)
-                                let starts = Self.starts(of: occurrences, within: [0..<buffer.count])
-                                if starts.isEmpty { continue }
-                                outcome = Self.searchAnchored(anchored, buffer, at: starts[...], scratch: scratch)
-                            } else {
-                                if !rule.literals.isEmpty, !PIIGate.containsAny(rule.literals, in: buffer) { continue }
-                                outcome = rule.pattern.search(buffer, from: 0, scratch: scratch)
-                            }
-                        } else if hits.count(of: index) == 0 {
-                            continue
-                        } else {
+                        if traits.hasKeywords {
                             var positions = hits.positions(of: index)
-                            if !rule.followedBy.isEmpty {
+                            if traits.hasFollowers {
                                 positions = Self.followed(
                                     positions, by: hits.positions(of: injectionRules.count + index),
-                                    within: rule.followedWithin)
+                                    within: traits.followedWithin)
                                 if positions.isEmpty { continue }
                             }
+                            let rule = injectionRules[index]
+                            // One `memchr` sweep per literal settles the common case, no literal at all.
+                            if traits.hasLiterals, !PIIGate.containsAny(rule.literals, in: buffer) { continue }
                             if let anchored = rule.anchoredPattern, positions.count < KeywordIndex.maximumHits {
                                 if view.dirty != nil {
                                     // A derived view's match counts only through a rewrite, and an anchored
@@ -199,6 +162,50 @@ public final class ScreeningEngine: Sendable {
                                 }
                                 outcome = Self.searchWindows(rule.pattern, buffer, around: positions, scratch: scratch)
                             }
+                        } else if view.dirty != nil {
+                            let rule = injectionRules[index]
+                            if traits.hasLiterals, buffer.count <= Self.shortView,
+                                !PIIGate.containsAny(rule.literals, in: buffer)
+                            {
+                                continue
+                            }
+                            if nearChanges == nil {
+                                let reach = Self.keywordlessReach
+                                nearChanges = InjectionNormalizer.merged(
+                                    view.changes.lazy.map { ($0 - reach)..<min(buffer.count, $0 + reach) })
+                            }
+                            let ranges = nearChanges ?? []
+                            if !traits.hasLiterals {
+                                outcome = Self.searchRanges(rule.pattern, buffer, ranges, scratch: scratch)
+                            } else {
+                                // Only occurrences around the rewrites matter: derived from the base view's,
+                                // or else found by scanning only those places.
+                                let occurrences =
+                                    literalOccurrences.occurrences(of: rule.literals, rule: index, in: viewIndex)
+                                    ?? PIIGate.occurrences(of: rule.literals, in: buffer, startingWithin: ranges)
+                                if let anchored = rule.anchoredPattern {
+                                    let starts = Self.starts(of: occurrences, within: ranges)
+                                    if starts.isEmpty { continue }
+                                    outcome = Self.searchAnchored(anchored, buffer, at: starts[...], scratch: scratch)
+                                } else {
+                                    let holding = Self.overlapping(ranges, occurrences)
+                                    if holding.isEmpty { continue }
+                                    outcome = Self.searchRanges(rule.pattern, buffer, holding, scratch: scratch)
+                                }
+                            }
+                        } else {
+                            let rule = injectionRules[index]
+                            if let anchored = rule.anchoredPattern {
+                                let occurrences =
+                                    literalOccurrences.occurrences(of: rule.literals, rule: index, in: viewIndex)
+                                    ?? PIIGate.occurrences(of: rule.literals, in: buffer)
+                                let starts = Self.starts(of: occurrences, within: [0..<buffer.count])
+                                if starts.isEmpty { continue }
+                                outcome = Self.searchAnchored(anchored, buffer, at: starts[...], scratch: scratch)
+                            } else {
+                                if traits.hasLiterals, !PIIGate.containsAny(rule.literals, in: buffer) { continue }
+                                outcome = rule.pattern.search(buffer, from: 0, scratch: scratch)
+                            }
                         }
                         if case .match(let start, let end) = outcome {
                             // In a letters-only view of plain text, a match whose letters were split
@@ -207,7 +214,7 @@ public final class ScreeningEngine: Sendable {
                             if !disguised, let source = view.source {
                                 disguised = InjectionNormalizer.isSplit(start..<end, compact: view.bytes, source: source)
                             }
-                            if disguised || !rule.obfuscatedOnly {
+                            if disguised || !traits.obfuscatedOnly {
                                 matched[index] = true
                                 if !disguised { matchedPlain[index] = true }
                             }

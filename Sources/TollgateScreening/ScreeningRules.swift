@@ -50,6 +50,24 @@ final class InjectionRule: Sendable {
     }
 }
 
+extension InjectionRule {
+    /// The flags the per-view rule loop tests for every rule, as a plain value: kept in one contiguous
+    /// array, they spare the loop a trip to each rule object and its arrays for rules it then skips.
+    struct Traits {
+        let obfuscatedOnly: Bool
+        let hasKeywords: Bool
+        let hasLiterals: Bool
+        let hasFollowers: Bool
+        let followedWithin: Int
+    }
+
+    var traits: Traits {
+        Traits(
+            obfuscatedOnly: obfuscatedOnly, hasKeywords: !keywords.isEmpty, hasLiterals: !literals.isEmpty,
+            hasFollowers: !followedBy.isEmpty, followedWithin: followedWithin)
+    }
+}
+
 /// Checks run after a PII pattern matched, to throw away look-alikes (order numbers, bad checksums).
 enum PIIValidator: String, Sendable {
     case none, luhn, iban, ssn, ipv4, ipv6, phone, secret
