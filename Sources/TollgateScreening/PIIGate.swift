@@ -117,9 +117,11 @@ struct PIIGate {
     /// Windows around each occurrence of `byte` that cover only the run of `run` bytes around it (at most
     /// `before` bytes before and `after` past it), plus one character on each side for lookarounds. A match
     /// made of those bytes (an email, an IPv6 address) cannot reach further, and a tight window spares
-    /// PCRE2 the hundreds of start positions a fixed-size window holds.
+    /// PCRE2 the hundreds of start positions a fixed-size window holds. A run holding fewer than
+    /// `minimumCount` of `byte` gets no window (an IPv6 address has at least two colons).
     static func windows(
-        near byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, within run: ByteClass, before: Int, after: Int
+        near byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, within run: ByteClass, before: Int, after: Int,
+        atLeast minimumCount: Int = 1
     ) -> [Range<Int>] {
         var spans: [(Int, Int)] = []
         var offset = 0
@@ -130,7 +132,19 @@ struct PIIGate {
             while lower > lowest, run.contains(bytes[lower - 1]) { lower -= 1 }
             var upper = found + 1
             let highest = min(count, found + 1 + after)
-            while upper < highest, run.contains(bytes[upper]) { upper += 1 }
+            var occurrences = 1
+            while upper < highest, run.contains(bytes[upper]) {
+                if bytes[upper] == byte { occurrences += 1 }
+                upper += 1
+            }
+            // Too few of `byte` in the run (one colon in "Subject: hi"): no match can be made of it.
+            if minimumCount > 1 {
+                for index in lower..<found where bytes[index] == byte { occurrences += 1 }
+                if occurrences < minimumCount {
+                    offset = upper
+                    continue
+                }
+            }
             // One more character (all of its UTF-8 bytes) after the run, for a lookahead to see.
             if upper < count {
                 upper += 1

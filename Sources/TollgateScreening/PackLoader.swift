@@ -96,6 +96,10 @@ struct PackLoader {
                     fields.fail(value, "`near_run` must be ASCII characters and ranges such as `a-z0-9.-`")
                 }
             }
+            let nearMinimum = Int(max(1, min(fields.number("near_min") ?? 1, 64)))
+            if fields.value("near_min") != nil, nearRun == nil, let value = fields.value("near_min") {
+                fields.fail(value, "`near_min` needs `near` and `near_run`")
+            }
             let windowBefore = fields.number("before").map { Int(max(0, min($0, 4096))) }
             let windowAfter = fields.number("after").map { Int(max(0, min($0, 65536))) }
             var literals: [[UInt8]] = []
@@ -117,7 +121,7 @@ struct PackLoader {
             result.append(
                 PIIRule(
                     id: id, type: type, validator: validator, group: group, summary: summary, pattern: pattern,
-                    minimumDigits: minimumDigits, nearByte: nearByte, nearRun: nearRun, literals: literals,
+                    minimumDigits: minimumDigits, nearByte: nearByte, nearRun: nearRun, nearMinimum: nearMinimum, literals: literals,
                     caseless: caseless,
                     windowBefore: windowBefore, windowAfter: windowAfter))
         }

@@ -285,7 +285,7 @@ public final class ScreeningEngine: Sendable {
                     } else if let byte = rule.nearByte, let run = rule.nearRun {
                         for window in PIIGate.windows(
                             near: byte, in: buffer, within: run, before: rule.windowBefore ?? 80,
-                            after: rule.windowAfter ?? 260)
+                            after: rule.windowAfter ?? 260, atLeast: rule.nearMinimum)
                         {
                             search(window)
                         }

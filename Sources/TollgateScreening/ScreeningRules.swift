@@ -88,6 +88,8 @@ final class PIIRule: Sendable {
     /// With `nearByte`: the bytes every match is made of, so the window around an occurrence ends where
     /// they do (see `PIIGate.windows(near:in:within:before:after:)`).
     let nearRun: ByteClass?
+    /// With `nearRun`: how many of `nearByte` a run must hold to be searched.
+    let nearMinimum: Int
     /// Byte strings one of which every match contains (`sk-`, `-----BEGIN `); when the text holds none,
     /// the rule is skipped without a PCRE2 scan. Compared case-insensitively for a caseless rule.
     let literals: [[UInt8]]
@@ -100,7 +102,7 @@ final class PIIRule: Sendable {
 
     init(
         id: String, type: PIIType, validator: PIIValidator, group: Int, summary: String, pattern: CompiledPattern,
-        minimumDigits: Int, nearByte: UInt8?, nearRun: ByteClass? = nil, literals: [[UInt8]] = [], caseless: Bool = false,
+        minimumDigits: Int, nearByte: UInt8?, nearRun: ByteClass? = nil, nearMinimum: Int = 1, literals: [[UInt8]] = [], caseless: Bool = false,
         windowBefore: Int? = nil, windowAfter: Int? = nil
     ) {
         self.windowBefore = windowBefore
@@ -116,5 +118,6 @@ final class PIIRule: Sendable {
         self.minimumDigits = minimumDigits
         self.nearByte = nearByte
         self.nearRun = nearRun
+        self.nearMinimum = nearMinimum
     }
 }

@@ -266,3 +266,20 @@ private func literalEngine(_ rule: String) throws -> ScreeningEngine {
         }
     }
 }
+
+@Test func nearMinimumSkipsRunsWithTooFewOfTheByte() throws {
+    let pack = try TestEngine.temporaryPack("""
+        version: 1
+        rules:
+          - id: pair
+            type: IP_ADDRESS
+            near: ":"
+            near_run: "0-9a-f:"
+            near_min: 2
+            pattern: '[0-9a-f]*:[0-9a-f]*'
+        """)
+    let engine = try ScreeningEngine.load(injectionPackPaths: [], piiPackPath: pack, injectionThreshold: 1)
+    // The pattern alone would match "a:b"; the gate only searches runs with two colons.
+    #expect(engine.findPII("at a:b now").isEmpty)
+    #expect(engine.findPII("at a:b:c now").map(\.start) == [3])
+}
