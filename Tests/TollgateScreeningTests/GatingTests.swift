@@ -276,7 +276,7 @@ private func literalEngine(_ rule: String) throws -> ScreeningEngine {
             near: ":"
             near_run: "0-9a-f:"
             near_min: 2
-            pattern: '[0-9a-f]*:[0-9a-f]*'
+            pattern: '[0-9a-f]+(?::[0-9a-f]+)+'
         """)
     let engine = try ScreeningEngine.load(injectionPackPaths: [], piiPackPath: pack, injectionThreshold: 1)
     // The pattern alone would match "a:b"; the gate only searches runs with two colons.
