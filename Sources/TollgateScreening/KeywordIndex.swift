@@ -33,6 +33,10 @@ struct KeywordIndex: Sendable {
     /// `wordEnd` standing for "the word ends here" (then c is `wordEnd` too). Most positions, even of the
     /// letters-only view, are rejected by this one lookup instead of a trie walk.
     private var startsWithTriple: [UInt64] = []
+    /// Bit set over raw byte pairs `(b0 << 8) | b1`: whether a keyword can start with those two bytes'
+    /// symbols. The letters-only view starts a walk at every byte, and this one lookup (no symbol
+    /// translation) rejects nearly all of them.
+    private var startsWithBytePair: [UInt64] = []
     /// The most symbols in one keyword (its `$` included): how far a walk reads past its start.
     private(set) var longestKeyword = 3
 
@@ -95,6 +99,27 @@ struct KeywordIndex: Sendable {
                     allowTriple(first, symbols[1], symbols[2])
                     if symbols[2] == Self.wordEnd { allowTriple(first, symbols[1], 36) }
                 }
+            }
+        }
+        // Symbol pairs that begin some allowed triple, then the raw byte pairs `(b0 << 8) | b1` mapping
+        // to them (a byte that ends a word reads as `wordEnd` in second place).
+        var symbolPairs = [Bool](repeating: false, count: Self.letters * Self.alphabet)
+        for a in 0..<Self.letters {
+            for b in 0..<Self.alphabet {
+                symbolPairs[a * Self.alphabet + b] = (0..<Self.alphabet).contains { c in
+                    let bit = (a * Self.alphabet + b) * Self.alphabet + c
+                    return startsWithTriple[bit >> 6] & (1 << UInt64(bit & 63)) != 0
+                }
+            }
+        }
+        startsWithBytePair = [UInt64](repeating: 0, count: 65536 / 64)
+        for first in 0..<256 where Self.symbols[first] >= 0 {
+            let a = Int(Self.symbols[first])
+            for second in 0..<256 {
+                let symbol = Int(Self.symbols[second])
+                guard symbolPairs[a * Self.alphabet + (symbol < 0 ? Self.wordEnd : symbol)] else { continue }
+                let pair = first << 8 | second
+                startsWithBytePair[pair >> 6] |= 1 << UInt64(pair & 63)
             }
         }
         for rules in terminals {
@@ -175,12 +200,14 @@ struct KeywordIndex: Sendable {
                 terminalStart.withUnsafeBufferPointer { terminalStart in
                     terminalRules.withUnsafeBufferPointer { terminalRules in
                         startsWithTriple.withUnsafeBufferPointer { triples in
-                            bytes.withUnsafeBufferPointer { buffer in
-                                let tables = Tables(
-                                    symbols: symbols, children: children, terminalStart: terminalStart,
-                                    terminalRules: terminalRules, triples: triples)
-                                for range in walkRanges {
-                                    Self.walk(buffer, range, tables, wordStartsOnly: wordStartsOnly, into: &hits)
+                            startsWithBytePair.withUnsafeBufferPointer { pairs in
+                                bytes.withUnsafeBufferPointer { buffer in
+                                    let tables = Tables(
+                                        symbols: symbols, children: children, terminalStart: terminalStart,
+                                        terminalRules: terminalRules, triples: triples, pairs: pairs)
+                                    for range in walkRanges {
+                                        Self.walk(buffer, range, tables, wordStartsOnly: wordStartsOnly, into: &hits)
+                                    }
                                 }
                             }
                         }
@@ -198,6 +225,7 @@ struct KeywordIndex: Sendable {
         let terminalStart: UnsafeBufferPointer<Int32>
         let terminalRules: UnsafeBufferPointer<Int32>
         let triples: UnsafeBufferPointer<UInt64>
+        let pairs: UnsafeBufferPointer<UInt64>
     }
 
     /// Walks the trie from every (word-start) position of `range`, recording the rules whose keywords
@@ -214,24 +242,22 @@ struct KeywordIndex: Sendable {
             return
         }
         let symbols = tables.symbols
+        let pairs = tables.pairs
         /// The symbol at `offset`, -1 past the end.
         @inline(__always) func symbol(at offset: Int) -> Int {
             offset < count ? Int(symbols[Int(buffer[offset])]) : -1
         }
-        // The symbols at position, position + 1 and position + 2, shifted along
-        // so each byte is looked up once rather than three times.
-        var next0 = symbol(at: lower)
-        var next1 = symbol(at: lower + 1)
-        var next2 = symbol(at: lower + 2)
+        // Every position is a start here; the raw byte pair rejects nearly all of them (past the end
+        // reads as a space, which ends a word like the end of the text).
+        var next = lower < count ? Int(buffer[lower]) : 0x20
         for position in lower..<upper {
-            let first = next0
-            let following = next1
-            let afterThat = next2
-            next0 = following
-            next1 = afterThat
-            next2 = symbol(at: position + 3)
-            guard first >= 0 else { continue }
-            walk(from: position, first, following, afterThat, buffer, tables, into: &hits)
+            let current = next
+            next = position + 1 < count ? Int(buffer[position + 1]) : 0x20
+            let pair = current << 8 | next
+            guard pairs[pair >> 6] & (1 << UInt64(pair & 63)) != 0 else { continue }
+            walk(
+                from: position, symbol(at: position), symbol(at: position + 1), symbol(at: position + 2), buffer,
+                tables, into: &hits)
         }
     }
 
