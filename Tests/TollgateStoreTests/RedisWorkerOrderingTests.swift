@@ -19,7 +19,7 @@ struct RedisWorkerOrderingTests {
         let worker = try makeWorker(server)
         defer { worker.stop() }
         let mismatches = await withTaskGroup(of: Int.self) { group in
-            for index in 0..<2_000 {
+            for index in 0..<500 {
                 group.addTask {
                     let reply = try? await worker.execute(RedisCommand(["ECHO", "caller-\(index)"]))
                     return reply?.text == "caller-\(index)" ? 0 : 1
@@ -38,10 +38,11 @@ struct RedisWorkerOrderingTests {
         let worker = try makeWorker(server)
         defer { worker.stop() }
         let mismatches = await withTaskGroup(of: Int.self) { group in
-            for index in 0..<64 {
+            for index in 0..<12 {
                 group.addTask {
-                    // 64 × 256 KB is far beyond a loopback socket's send buffer.
-                    let payload = "\(index):" + String(repeating: Character(Unicode.Scalar(UInt8(97 + index % 26))), count: 256 * 1024)
+                    // 12 × 64 KB: a command already exceeds what a fresh loopback socket takes at once
+                    // (16 KB send buffer), yet the test stays light for the suites running beside it.
+                    let payload = "\(index):" + String(repeating: Character(Unicode.Scalar(UInt8(97 + index % 26))), count: 64 * 1024)
                     let reply = try? await worker.execute(RedisCommand(["ECHO", payload]))
                     return reply?.text == payload ? 0 : 1
                 }

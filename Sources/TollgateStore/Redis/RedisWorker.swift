@@ -11,8 +11,9 @@ import Glibc
 /// `socket`, so commands and the queue of expected replies stay in the same order) and suspends on a
 /// continuation. The send runs outside `state`: a caller the scheduler preempts inside `send` (Redis,
 /// woken by those very bytes, often takes over its core) then never holds up the thread delivering
-/// replies, which needs only `state`. The worker thread sits in `poll` on the socket, reads replies as they arrive and
-/// resumes their callers in order. So a request costs one thread wake-up on the way back and none on
+/// replies, which needs only `state` (a contended `Mutex` spins ~1,000 `pause`s, about 35 µs on the
+/// reference VM, before it sleeps). The worker thread sits in `poll` on the socket, reads replies as
+/// they arrive and resumes their callers in order. So a request costs one thread wake-up on the way back and none on
 /// the way out, and N concurrent requests still share round trips. What the socket does not take at
 /// once waits in `outbox` for the thread to flush; while disconnected, requests wait for the thread to
 /// connect. No blocking call runs in the cooperative pool.
@@ -80,9 +81,7 @@ final class RedisWorker: @unchecked Sendable {
     /// Runs the command on this connection; throws `.overloaded` if too many are queued and
     /// `.unavailable` if Redis cannot be reached or the connection breaks.
     func execute(_ command: RedisCommand) async throws -> RedisValue {
-        // Unsafe (no canary object per call): every job's completion runs exactly once, whether
-        // refused here, answered, or failed by `drop`/`connect`/`shutDown`.
-        let result = await withUnsafeContinuation { (continuation: UnsafeContinuation<Result<RedisValue, StoreError>, Never>) in
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<RedisValue, StoreError>, Never>) in
             let job = Job(command: command, completion: { continuation.resume(returning: $0) }, sentAt: .now)
             if let refusal = submit(job) { continuation.resume(returning: .failure(refusal)) }
         }
