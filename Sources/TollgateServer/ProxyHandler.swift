@@ -309,8 +309,11 @@ struct ProxyHandler: Sendable {
         headers[.tollgateCache] = cache
         if let route { headers[.tollgateRoute] = route }
         if !flags.isEmpty { headers[.tollgateFlags] = flags.joined(separator: ",") }
+        // Appended, not assigned: the six x-ratelimit-* names are distinct and none of the above, so
+        // the subscript's search for an existing field of the same name is wasted work per request.
+        headers.reserveCapacity(headers.count + ticket.headers.count)
         for (name, value) in ticket.headers {
-            if let field = HTTPField.Name(name) { headers[field] = value }
+            if let field = HTTPField.Name(name) { headers.append(HTTPField(name: field, value: value)) }
         }
         return headers
     }

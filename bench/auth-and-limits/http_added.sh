@@ -7,15 +7,23 @@
 #
 #   bench/auth-and-limits/http_added.sh [rounds=5] [seconds=5]
 #   STATE=memory bench/auth-and-limits/http_added.sh   # both gateways on the embedded store instead
-# Needs nginx, wrk, redis-server; uses the release binary (builds it).
+#   SCRATCH=.build-x bench/auth-and-limits/http_added.sh   # build into (and run from) another scratch path
+#   BIN=/path/to/tollgate BIN_B=/path/to/other bench/auth-and-limits/http_added.sh
+#       # run given binaries, no build; with BIN_B each round also measures the limited gateway
+#       # of a second binary (old vs new in the same run of time)
+# Needs nginx, wrk, redis-server; uses the release binary (builds it unless BIN is set).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS="${1:-5}"
 DUR="${2:-5}"
-swift build -c release --product tollgate >/dev/null
-BIN="$(swift build -c release --show-bin-path)/tollgate"
+if [[ -z "${BIN:-}" ]]; then
+  SCRATCH_ARGS=()
+  [[ -n "${SCRATCH:-}" ]] && SCRATCH_ARGS=(--scratch-path "$SCRATCH")
+  swift build -c release "${SCRATCH_ARGS[@]}" --product tollgate >/dev/null
+  BIN="$(swift build -c release "${SCRATCH_ARGS[@]}" --show-bin-path)/tollgate"
+fi
 WORK="$(mktemp -d)"
-STATIC=18181 PROXY=18182 MOCK=18183 PLAIN=18184 LIMITED=18185 REDIS=18186
+STATIC=18181 PROXY=18182 MOCK=18183 PLAIN=18184 LIMITED=18185 REDIS=18186 PLAIN_B=18187 LIMITED_B=18188
 KEYHASH=$(printf '%s' "sk-tg-bench-key-0000000000000000000000" | sha256sum | cut -d' ' -f1)
 sed -e "s|__DIR__|$WORK|g" -e "s|__STATIC__|$STATIC|g" -e "s|__PROXY__|$PROXY|g" -e "s|__MOCK__|$MOCK|g" bench/nginx.conf.tmpl > "$WORK/nginx.conf"
 policy() { # name team-extra
@@ -42,7 +50,13 @@ sleep 0.3
 "$BIN" policy check "$WORK/limited.yaml" >/dev/null
 LOG_LEVEL=error "$BIN" serve --config "$WORK/plain.yaml" --port "$PLAIN" --data-dir "$WORK/d1" >"$WORK/plain.log" 2>&1 & PIDS+=($!)
 LOG_LEVEL=error "$BIN" serve --config "$WORK/limited.yaml" --port "$LIMITED" --data-dir "$WORK/d2" >"$WORK/limited.log" 2>&1 & PIDS+=($!)
-for port in $STATIC $PLAIN $LIMITED; do
+PORTS=($STATIC $PLAIN $LIMITED)
+if [[ -n "${BIN_B:-}" ]]; then
+  LOG_LEVEL=error "$BIN_B" serve --config "$WORK/plain.yaml" --port "$PLAIN_B" --data-dir "$WORK/d3" >"$WORK/plain_b.log" 2>&1 & PIDS+=($!)
+  LOG_LEVEL=error "$BIN_B" serve --config "$WORK/limited.yaml" --port "$LIMITED_B" --data-dir "$WORK/d4" >"$WORK/limited_b.log" 2>&1 & PIDS+=($!)
+  PORTS+=($PLAIN_B $LIMITED_B)
+fi
+for port in "${PORTS[@]}"; do
   for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 done
 p50_us() { # port
@@ -54,12 +68,22 @@ status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer sk-tg-
   "http://127.0.0.1:$LIMITED/v1/chat/completions" -D "$WORK/headers")
 grep -qi '^x-ratelimit-limit-requests: 50000000' "$WORK/headers" || { echo "limited gateway does not enforce limits (status $status)"; cat "$WORK/limited.log"; exit 1; }
 p50_us "$PLAIN" >/dev/null; p50_us "$LIMITED" >/dev/null   # warm-up
-diffs=()
+[[ -n "${BIN_B:-}" ]] && { p50_us "$PLAIN_B" >/dev/null; p50_us "$LIMITED_B" >/dev/null; }
+diffs=() diffs_b=()
 for r in $(seq 1 "$ROUNDS"); do
   a=$(p50_us "$PLAIN"); b=$(p50_us "$LIMITED")
   d=$(python3 -c "print(f'{$b - $a:.0f}')")
   diffs+=("$d")
   echo "round $r: p50 without limits ${a} µs, with limits + budget (${STATE:-redis} store) ${b} µs, added ${d} µs"
+  if [[ -n "${BIN_B:-}" ]]; then
+    a=$(p50_us "$PLAIN_B"); b=$(p50_us "$LIMITED_B")
+    d=$(python3 -c "print(f'{$b - $a:.0f}')")
+    diffs_b+=("$d")
+    echo "round $r (BIN_B): p50 without limits ${a} µs, with limits + budget ${b} µs, added ${d} µs"
+  fi
 done
 python3 -c "import statistics,sys; print(f'median added p50: {statistics.median(map(float, sys.argv[1:])):.0f} µs over $ROUNDS rounds of ${DUR}s (wrk -c1)')" "${diffs[@]}"
+if [[ -n "${BIN_B:-}" ]]; then
+  python3 -c "import statistics,sys; print(f'BIN_B median added p50: {statistics.median(map(float, sys.argv[1:])):.0f} µs over $ROUNDS rounds of ${DUR}s (wrk -c1)')" "${diffs_b[@]}"
+fi
 redis-benchmark -p "$REDIS" -n 20000 -c 1 -t ping 2>/dev/null | tail -4 | awk '/latency summary/ { getline; getline; print "redis-benchmark PING p50 on this machine now: " $3 * 1000 " µs" }'
