@@ -10,6 +10,8 @@ struct PIIGate {
         let start: Int
         let end: Int
         let digits: Int
+        /// Dots between its digits (an IPv4 address has three).
+        let dots: Int
     }
 
     /// Context a pattern may need before a run (a "phone:" label) and after it (an extension, a lookahead).
@@ -41,19 +43,23 @@ struct PIIGate {
             var digits = 0
             var lastDigitEnd = index
             var cursor = index
+            var dots = 0
+            var dotsBeforeLastDigit = 0
             while cursor < count {
                 if Self.isDigit(bytes[cursor]) {
                     digits += 1
                     cursor += 1
                     lastDigitEnd = cursor
+                    dotsBeforeLastDigit = dots
                 } else if Self.isSeparator(bytes[cursor]), cursor - lastDigitEnd < 2 {
+                    if bytes[cursor] == 0x2E { dots += 1 }
                     cursor += 1
                 } else {
                     break
                 }
             }
             if runs.isEmpty { runs.reserveCapacity(16) }
-            runs.append(DigitRun(start: start, end: lastDigitEnd, digits: digits))
+            runs.append(DigitRun(start: start, end: lastDigitEnd, digits: digits, dots: dotsBeforeLastDigit))
             index = max(cursor, start + 1)
         }
         return runs
@@ -61,42 +67,52 @@ struct PIIGate {
 
     /// Merged byte windows around runs with at least `minimumDigits` digits, from `before` bytes
     /// before each run to `after` past it, produced one at a time without allocating.
-    func windows(minimumDigits: Int, count: Int, before: Int = before, after: Int = after) -> RunWindows {
-        RunWindows(runs: runs, minimumDigits: minimumDigits, count: count, before: before, after: after)
+    func windows(
+        minimumDigits: Int, minimumDots: Int = 0, count: Int, before: Int = before, after: Int = after
+    ) -> RunWindows {
+        RunWindows(
+            runs: runs, minimumDigits: minimumDigits, minimumDots: minimumDots, count: count, before: before,
+            after: after)
     }
 
     /// The windows of `windows(minimumDigits:count:before:after:)`, merged where they overlap or touch.
     struct RunWindows: Sequence, IteratorProtocol {
         let runs: [DigitRun]
         let minimumDigits: Int
+        let minimumDots: Int
         let count: Int
         let before: Int
         let after: Int
         private var index = 0
 
-        init(runs: [DigitRun], minimumDigits: Int, count: Int, before: Int, after: Int) {
+        init(runs: [DigitRun], minimumDigits: Int, minimumDots: Int, count: Int, before: Int, after: Int) {
             self.runs = runs
             self.minimumDigits = minimumDigits
+            self.minimumDots = minimumDots
             self.count = count
             self.before = before
             self.after = after
         }
 
         mutating func next() -> Range<Int>? {
-            while index < runs.count, runs[index].digits < minimumDigits { index += 1 }
+            while index < runs.count, !qualifies(runs[index]) { index += 1 }
             guard index < runs.count else { return nil }
             let lower = Swift.max(0, runs[index].start - before)
             var upper = Swift.min(count, runs[index].end + after)
             index += 1
             while index < runs.count {
                 let run = runs[index]
-                if run.digits >= minimumDigits {
+                if qualifies(run) {
                     guard Swift.max(0, run.start - before) <= upper else { break }
                     upper = Swift.max(upper, Swift.min(count, run.end + after))
                 }
                 index += 1
             }
             return lower..<upper
+        }
+
+        private func qualifies(_ run: DigitRun) -> Bool {
+            run.digits >= minimumDigits && run.dots >= minimumDots
         }
     }
 

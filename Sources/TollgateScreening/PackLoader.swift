@@ -78,6 +78,10 @@ struct PackLoader {
             let caseless = fields.bool("caseless") ?? false
             let pattern = fields.pattern(caseless: caseless)
             let minimumDigits = Int(fields.number("min_digits") ?? 0)
+            let minimumDots = Int(max(0, min(fields.number("min_dots") ?? 0, 64)))
+            if minimumDots > 0, minimumDigits == 0, let value = fields.value("min_dots") {
+                fields.fail(value, "`min_dots` needs `min_digits`")
+            }
             var nearByte: UInt8?
             if let near = fields.string("near") {
                 if near.utf8.count == 1, let byte = near.utf8.first, byte < 0x80 {
@@ -121,7 +125,7 @@ struct PackLoader {
             result.append(
                 PIIRule(
                     id: id, type: type, validator: validator, group: group, summary: summary, pattern: pattern,
-                    minimumDigits: minimumDigits, nearByte: nearByte, nearRun: nearRun, nearMinimum: nearMinimum, literals: literals,
+                    minimumDigits: minimumDigits, minimumDots: minimumDots, nearByte: nearByte, nearRun: nearRun, nearMinimum: nearMinimum, literals: literals,
                     caseless: caseless,
                     windowBefore: windowBefore, windowAfter: windowAfter))
         }

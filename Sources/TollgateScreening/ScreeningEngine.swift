@@ -277,7 +277,7 @@ public final class ScreeningEngine: Sendable {
                     if rule.minimumDigits > 0 {
                         // Walked straight off the digit runs: no window list is built per rule.
                         for window in gate.windows(
-                            minimumDigits: rule.minimumDigits, count: buffer.count,
+                            minimumDigits: rule.minimumDigits, minimumDots: rule.minimumDots, count: buffer.count,
                             before: rule.windowBefore ?? PIIGate.before, after: rule.windowAfter ?? PIIGate.after)
                         {
                             search(window)

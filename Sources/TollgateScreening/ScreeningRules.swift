@@ -83,6 +83,8 @@ final class PIIRule: Sendable {
     let pattern: CompiledPattern
     /// When > 0, the rule only searches near runs of at least this many digits (see `PIIGate`).
     let minimumDigits: Int
+    /// With `minimumDigits`: how many dots such a digit run must hold (an IPv4 address has three).
+    let minimumDots: Int
     /// When set, the rule only searches near occurrences of this byte (`@` for email).
     let nearByte: UInt8?
     /// With `nearByte`: the bytes every match is made of, so the window around an occurrence ends where
@@ -102,7 +104,7 @@ final class PIIRule: Sendable {
 
     init(
         id: String, type: PIIType, validator: PIIValidator, group: Int, summary: String, pattern: CompiledPattern,
-        minimumDigits: Int, nearByte: UInt8?, nearRun: ByteClass? = nil, nearMinimum: Int = 1, literals: [[UInt8]] = [], caseless: Bool = false,
+        minimumDigits: Int, minimumDots: Int = 0, nearByte: UInt8?, nearRun: ByteClass? = nil, nearMinimum: Int = 1, literals: [[UInt8]] = [], caseless: Bool = false,
         windowBefore: Int? = nil, windowAfter: Int? = nil
     ) {
         self.windowBefore = windowBefore
@@ -116,6 +118,7 @@ final class PIIRule: Sendable {
         self.summary = summary
         self.pattern = pattern
         self.minimumDigits = minimumDigits
+        self.minimumDots = minimumDots
         self.nearByte = nearByte
         self.nearRun = nearRun
         self.nearMinimum = nearMinimum

@@ -247,7 +247,7 @@ private func referenceFold(_ text: String, disguised: inout Bool) -> [UInt8] {
     }
     for _ in 0..<3000 {
         // Long stretches without a break, so runs of every length around the minimum occur.
-        let text = random.bytes(random.next(below: 120), from: random.next(below: 2) == 0 ? alphabet : Array(alphabet.prefix(7)))
+        let text = random.bytes(random.next(below: 300), from: random.next(below: 2) == 0 ? alphabet : Array(alphabet.prefix(7)))
         let minimum = 1 + random.next(below: 20)
         var expected: [Range<Int>] = []
         var index = 0

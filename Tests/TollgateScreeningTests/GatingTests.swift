@@ -283,3 +283,23 @@ private func literalEngine(_ rule: String) throws -> ScreeningEngine {
     #expect(engine.findPII("at a:b now").isEmpty)
     #expect(engine.findPII("at a:b:c now").map(\.start) == [3])
 }
+
+@Test func minimumDotsSearchesOnlyDigitRunsWithThatManyDots() throws {
+    func engine(_ dots: String) throws -> ScreeningEngine {
+        let pack = try TestEngine.temporaryPack("""
+            version: 1
+            rules:
+              - id: dotted
+                type: IP_ADDRESS
+                min_digits: 4
+                \(dots)
+                pattern: '\\d+(?:\\.\\d+)*'
+            """)
+        return try ScreeningEngine.load(injectionPackPaths: [], piiPackPath: pack, injectionThreshold: 1)
+    }
+    let gated = try engine("min_dots: 3")
+    #expect(gated.findPII("host 10.0.0.1 up").map(\.start) == [5])
+    // A run of digits without three dots is not searched at all (the pattern alone would match).
+    #expect(gated.findPII("call 1234 5678 now").isEmpty)
+    #expect(try engine("").findPII("call 1234 5678 now").count == 2)
+}
