@@ -65,6 +65,26 @@ struct PIIGate {
         return runs
     }
 
+    /// Starts of the runs with at least `minimumDigits` digits preceded by `leadCount` bytes of `lead`,
+    /// each with the end of the window (of `windows`, built with the same limits) that holds its run:
+    /// a match starting there may reach as far as that window.
+    func leadStarts(
+        minimumDigits: Int, lead: ByteClass, leadCount: Int, in bytes: UnsafeBufferPointer<UInt8>, windows: RunWindows
+    ) -> [(start: Int, upper: Int)] {
+        var result: [(start: Int, upper: Int)] = []
+        var windows = windows
+        var window = windows.next()
+        for run in runs where run.digits >= minimumDigits && run.start >= leadCount {
+            let start = run.start - leadCount
+            guard (start..<run.start).allSatisfy({ lead.contains(bytes[$0]) }) else { continue }
+            while let current = window, current.upperBound <= run.start { window = windows.next() }
+            guard let current = window else { break }
+            if result.isEmpty { result.reserveCapacity(8) }
+            result.append((start, current.upperBound))
+        }
+        return result
+    }
+
     /// Merged byte windows around runs with at least `minimumDigits` digits, from `before` bytes
     /// before each run to `after` past it, produced one at a time without allocating.
     func windows(

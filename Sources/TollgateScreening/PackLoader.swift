@@ -104,6 +104,20 @@ struct PackLoader {
             if fields.value("near_min") != nil, nearRun == nil, let value = fields.value("near_min") {
                 fields.fail(value, "`near_min` needs `near` and `near_run`")
             }
+            var lead: (ByteClass, CompiledPattern)?
+            if let text = fields.string("lead"), let value = fields.value("lead") {
+                if minimumDigits == 0 || (fields.number("before") ?? 0) < 1 {
+                    fields.fail(value, "`lead` needs `min_digits` and `before` (how many lead characters)")
+                } else if let parsed = ByteClass(text, caseless: caseless) {
+                    if let source = fields.value("pattern")?.string,
+                        let anchored = try? CompiledPattern(source, caseless: caseless, anchored: true)
+                    {
+                        lead = (parsed, anchored)
+                    }
+                } else {
+                    fields.fail(value, "`lead` must be ASCII characters and ranges such as `a-z`")
+                }
+            }
             let windowBefore = fields.number("before").map { Int(max(0, min($0, 4096))) }
             let windowAfter = fields.number("after").map { Int(max(0, min($0, 65536))) }
             var literals: [[UInt8]] = []
@@ -125,7 +139,7 @@ struct PackLoader {
             result.append(
                 PIIRule(
                     id: id, type: type, validator: validator, group: group, summary: summary, pattern: pattern,
-                    minimumDigits: minimumDigits, minimumDots: minimumDots, nearByte: nearByte, nearRun: nearRun, nearMinimum: nearMinimum, literals: literals,
+                    minimumDigits: minimumDigits, minimumDots: minimumDots, lead: lead, nearByte: nearByte, nearRun: nearRun, nearMinimum: nearMinimum, literals: literals,
                     caseless: caseless,
                     windowBefore: windowBefore, windowAfter: windowAfter))
         }

@@ -276,11 +276,26 @@ public final class ScreeningEngine: Sendable {
                     }
                     if rule.minimumDigits > 0 {
                         // Walked straight off the digit runs: no window list is built per rule.
-                        for window in gate.windows(
+                        let windows = gate.windows(
                             minimumDigits: rule.minimumDigits, minimumDots: rule.minimumDots, count: buffer.count,
                             before: rule.windowBefore ?? PIIGate.before, after: rule.windowAfter ?? PIIGate.after)
+                        guard let lead = rule.lead, let leadPattern = rule.leadPattern else {
+                            for window in windows { search(window) }
+                            continue
+                        }
+                        // One anchored try per run that has its lead characters, not a scan of every window.
+                        for (start, upper) in gate.leadStarts(
+                            minimumDigits: rule.minimumDigits, lead: lead, leadCount: rule.windowBefore ?? 0,
+                            in: buffer, windows: windows)
                         {
-                            search(window)
+                            let subject = UnsafeBufferPointer(rebasing: buffer[0..<Self.characterStart(upper, in: buffer)])
+                            guard start < subject.count,
+                                case .match = leadPattern.search(subject, from: start, scratch: scratch),
+                                let span = leadPattern.captureRange(rule.group, scratch: scratch), !span.isEmpty,
+                                PIIValidation.isValid(view.bytes[span], as: rule.validator)
+                            else { continue }
+                            if candidates.isEmpty { candidates.reserveCapacity(16) }
+                            candidates.append((rule, span))
                         }
                     } else if let byte = rule.nearByte, let run = rule.nearRun {
                         for window in PIIGate.windows(

@@ -85,6 +85,11 @@ final class PIIRule: Sendable {
     let minimumDigits: Int
     /// With `minimumDigits`: how many dots such a digit run must hold (an IPv4 address has three).
     let minimumDots: Int
+    /// With `minimumDigits`: every match starts with `windowBefore` bytes of this class right before a
+    /// digit run (an IBAN's country code), so the rule is tried only there, with `leadPattern`
+    /// (`pattern` compiled anchored), instead of searching a window around every run.
+    let lead: ByteClass?
+    let leadPattern: CompiledPattern?
     /// When set, the rule only searches near occurrences of this byte (`@` for email).
     let nearByte: UInt8?
     /// With `nearByte`: the bytes every match is made of, so the window around an occurrence ends where
@@ -104,7 +109,7 @@ final class PIIRule: Sendable {
 
     init(
         id: String, type: PIIType, validator: PIIValidator, group: Int, summary: String, pattern: CompiledPattern,
-        minimumDigits: Int, minimumDots: Int = 0, nearByte: UInt8?, nearRun: ByteClass? = nil, nearMinimum: Int = 1, literals: [[UInt8]] = [], caseless: Bool = false,
+        minimumDigits: Int, minimumDots: Int = 0, lead: (ByteClass, CompiledPattern)? = nil, nearByte: UInt8?, nearRun: ByteClass? = nil, nearMinimum: Int = 1, literals: [[UInt8]] = [], caseless: Bool = false,
         windowBefore: Int? = nil, windowAfter: Int? = nil
     ) {
         self.windowBefore = windowBefore
@@ -120,6 +125,8 @@ final class PIIRule: Sendable {
         self.minimumDigits = minimumDigits
         self.minimumDots = minimumDots
         self.nearByte = nearByte
+        self.lead = lead?.0
+        self.leadPattern = lead?.1
         self.nearRun = nearRun
         self.nearMinimum = nearMinimum
     }

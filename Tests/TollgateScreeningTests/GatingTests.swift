@@ -303,3 +303,38 @@ private func literalEngine(_ rule: String) throws -> ScreeningEngine {
     #expect(gated.findPII("call 1234 5678 now").isEmpty)
     #expect(try engine("").findPII("call 1234 5678 now").count == 2)
 }
+
+@Test func leadRuleIsTriedRightBeforeDigitRunsWithItsLeadCharacters() throws {
+    let pack = try TestEngine.temporaryPack("""
+        version: 1
+        rules:
+          - id: iban
+            type: IBAN
+            caseless: true
+            validator: iban
+            min_digits: 2
+            before: 2
+            lead: "a-z"
+            pattern: '(?<![\\w])[a-z]{2}\\d{2}(?: ?[a-z0-9]{4}){2,7}(?: ?[a-z0-9]{1,4})?(?![\\w])'
+        """)
+    let engine = try ScreeningEngine.load(injectionPackPaths: [], piiPackPath: pack, injectionThreshold: 1)
+    #expect(engine.findPII("pay GB82 WEST 1234 5698 7654 32 today").map(\.start) == [4])
+    #expect(engine.findPII("pay GB82WEST12345698765432.").map(\.start) == [4])
+    // Its matches reach past their first digit run, as far as the merged windows did.
+    #expect(engine.findPII("MT84 MALT 0110 0001 2345 MTLC AST0 01S").map(\.end) == [38])
+    #expect(engine.findPII("xGB82WEST12345698765432").isEmpty)
+}
+
+@Test func leadNeedsMinimumDigitsAndBefore() throws {
+    let pack = try TestEngine.temporaryPack("""
+        version: 1
+        rules:
+          - id: iban
+            type: IBAN
+            lead: "a-z"
+            pattern: 'x'
+        """)
+    #expect(throws: PolicyLoadError.self) {
+        try ScreeningEngine.load(injectionPackPaths: [], piiPackPath: pack, injectionThreshold: 1)
+    }
+}
