@@ -19,6 +19,22 @@ private func injectionEngine(keywords: String, pattern: String) throws -> Screen
     return try ScreeningEngine.load(injectionPackPaths: [pack], piiPackPath: nil, injectionThreshold: 1)
 }
 
+/// Loads one rule as an injection pack (`injection`) or a PII pack; throws if the loader refuses it.
+private func load(_ rule: String, injection: Bool) throws {
+    let pack = try TestEngine.temporaryPack("version: 1\nrules:\n" + rule)
+    _ = try ScreeningEngine.load(
+        injectionPackPaths: injection ? [pack] : [], piiPackPath: injection ? nil : pack, injectionThreshold: 1)
+}
+
+/// Loads one rule as an injection pack (`injection`) or a PII pack, expecting the loader to refuse it.
+private func expectRejected(_ rule: String, injection: Bool, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let pack = try TestEngine.temporaryPack("version: 1\nrules:\n" + rule)
+    #expect(throws: PolicyLoadError.self, sourceLocation: sourceLocation) {
+        try ScreeningEngine.load(
+            injectionPackPaths: injection ? [pack] : [], piiPackPath: injection ? nil : pack, injectionThreshold: 1)
+    }
+}
+
 @Test func wholeWordKeywordFiresOnTheWordButNotOnLongerWords() throws {
     // The pattern would match inside "information"; the `in$` keyword only lets it start at the word "in".
     let engine = try injectionEngine(keywords: "[in$]", pattern: "in\\w*")
@@ -37,18 +53,8 @@ private func injectionEngine(keywords: String, pattern: String) throws -> Screen
 }
 
 @Test func keywordWithDollarInsideIsRejected() throws {
-    let pack = try TestEngine.temporaryPack("""
-        version: 1
-        rules:
-          - id: probe
-            category: t
-            weight: 1
-            keywords: [i$n]
-            pattern: 'in'
-        """)
-    #expect(throws: PolicyLoadError.self) {
-        try ScreeningEngine.load(injectionPackPaths: [pack], piiPackPath: nil, injectionThreshold: 1)
-    }
+    try expectRejected("  - {id: probe, category: t, weight: 1, keywords: [i$n], pattern: 'in'}\n", injection: true)
+    try load("  - {id: probe, category: t, weight: 1, keywords: [in$], pattern: 'in'}\n", injection: true)
 }
 
 @Test func defaultPacksStillCatchLeetspeakAcrossReusedKeywordHits() {
@@ -133,18 +139,11 @@ private func piiEngine(literals: String, caseless: Bool) throws -> ScreeningEngi
 }
 
 @Test func followedByWithoutKeywordsIsRejected() throws {
-    let pack = try TestEngine.temporaryPack("""
-        version: 1
-        rules:
-          - id: probe
-            category: t
-            weight: 1
-            followed_by: [rules]
-            pattern: 'the rules'
-        """)
-    #expect(throws: PolicyLoadError.self) {
-        try ScreeningEngine.load(injectionPackPaths: [pack], piiPackPath: nil, injectionThreshold: 1)
-    }
+    try expectRejected(
+        "  - {id: probe, category: t, weight: 1, followed_by: [rules], pattern: 'the rules'}\n", injection: true)
+    try load(
+        "  - {id: probe, category: t, weight: 1, keywords: [the], followed_by: [rules], pattern: 'the rules'}\n",
+        injection: true)
 }
 
 /// Ordinary text full of what the derived views rewrite (dotted names, identifiers, addresses, `3rd`),
@@ -252,19 +251,9 @@ private func literalEngine(_ rule: String) throws -> ScreeningEngine {
 }
 
 @Test func nearRunNeedsNearAndAnASCIIClass() throws {
-    for fields in ["near_run: \"a-z\"", "near: \"@\"\n    near_run: \"é\""] {
-        let pack = try TestEngine.temporaryPack("""
-            version: 1
-            rules:
-              - id: mail
-                type: EMAIL
-                \(fields)
-                pattern: 'x@y'
-            """)
-        #expect(throws: PolicyLoadError.self) {
-            try ScreeningEngine.load(injectionPackPaths: [], piiPackPath: pack, injectionThreshold: 1)
-        }
-    }
+    try expectRejected("  - {id: mail, type: EMAIL, near_run: 'a-z', pattern: 'x@y'}\n", injection: false)
+    try expectRejected("  - {id: mail, type: EMAIL, near: '@', near_run: 'é', pattern: 'x@y'}\n", injection: false)
+    try load("  - {id: mail, type: EMAIL, near: '@', near_run: 'a-z', pattern: 'x@y'}\n", injection: false)
 }
 
 @Test func nearMinimumSkipsRunsWithTooFewOfTheByte() throws {
@@ -326,15 +315,7 @@ private func literalEngine(_ rule: String) throws -> ScreeningEngine {
 }
 
 @Test func leadNeedsMinimumDigitsAndBefore() throws {
-    let pack = try TestEngine.temporaryPack("""
-        version: 1
-        rules:
-          - id: iban
-            type: IBAN
-            lead: "a-z"
-            pattern: 'x'
-        """)
-    #expect(throws: PolicyLoadError.self) {
-        try ScreeningEngine.load(injectionPackPaths: [], piiPackPath: pack, injectionThreshold: 1)
-    }
+    try expectRejected("  - {id: iban, type: IBAN, lead: 'a-z', pattern: 'x'}\n", injection: false)
+    try expectRejected("  - {id: iban, type: IBAN, min_digits: 2, lead: 'a-z', pattern: 'x'}\n", injection: false)
+    try load("  - {id: iban, type: IBAN, min_digits: 2, before: 2, lead: 'a-z', pattern: 'x'}\n", injection: false)
 }
