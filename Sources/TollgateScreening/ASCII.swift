@@ -30,28 +30,19 @@ enum ASCII {
         return (shifted &- 0x0A0A_0A0A_0A0A_0A0A) & ~shifted & 0x8080_8080_8080_8080 == 0
     }
 
-    /// Whether the eight bytes at `index` hold no `-`, `_` or `.` (false when fewer than eight remain):
-    /// the separators the split-word passes look for are rare, so those passes skip most text this way.
+    /// The top bit of each of the eight bytes at `index` that is `-`, `_` or `.`, and of no other byte
+    /// (nil when fewer than eight remain): a scan jumps straight to the first separator instead of
+    /// stepping through the bytes before it.
     @inline(__always)
-    static func isSeparatorFreeWord(in buffer: UnsafeBufferPointer<UInt8>, at index: Int) -> Bool {
-        separatorFreeWord(in: buffer, at: index) != nil
-    }
-
-    /// The eight bytes at `index` (as loaded) when none is `-`, `_` or `.`, else nil.
-    @inline(__always)
-    static func separatorFreeWord(in buffer: UnsafeBufferPointer<UInt8>, at index: Int) -> UInt64? {
+    static func separatorBits(in buffer: UnsafeBufferPointer<UInt8>, at index: Int) -> UInt64? {
         guard index + 8 <= buffer.count, let base = UnsafeRawPointer(buffer.baseAddress) else { return nil }
         let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-        // The exact has-zero-byte test on the word xor each separator repeated.
-        @inline(__always) func hasZeroByte(_ value: UInt64) -> Bool {
-            (value &- 0x0101_0101_0101_0101) & ~value & 0x8080_8080_8080_8080 != 0
+        /// The exact zero-byte mask of `value` (no borrow crosses bytes once the top bits are masked).
+        @inline(__always) func zeroBytes(_ value: UInt64) -> UInt64 {
+            ~(((value & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | value) & 0x8080_8080_8080_8080
         }
-        if hasZeroByte(word ^ 0x2D2D_2D2D_2D2D_2D2D) || hasZeroByte(word ^ 0x5F5F_5F5F_5F5F_5F5F)
-            || hasZeroByte(word ^ 0x2E2E_2E2E_2E2E_2E2E)
-        {
-            return nil
-        }
-        return word
+        return zeroBytes(word ^ 0x2D2D_2D2D_2D2D_2D2D) | zeroBytes(word ^ 0x5F5F_5F5F_5F5F_5F5F)
+            | zeroBytes(word ^ 0x2E2E_2E2E_2E2E_2E2E)
     }
 
     /// Whether none of the first six of the eight bytes at `index` is a space with another space two

@@ -619,12 +619,19 @@ struct InjectionNormalizer {
                 written = first
                 var index = first
                 while index < count {
-                    if let word = ASCII.separatorFreeWord(in: text, at: index), let base = out.baseAddress {
-                        // No separator among these eight bytes: copied as they are.
-                        UnsafeMutableRawPointer(base + written).storeBytes(of: word, as: UInt64.self)
-                        written += 8
-                        index += 8
-                        continue
+                    if let separators = ASCII.separatorBits(in: text, at: index), let base = out.baseAddress,
+                        let source = UnsafeRawPointer(text.baseAddress)
+                    {
+                        // The bytes before the first separator of these eight are copied as they are
+                        // (all eight are stored; the ones past it are overwritten next).
+                        let plain = separators == 0 ? 8 : separators.trailingZeroBitCount >> 3
+                        if plain > 0 {
+                            let word = source.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                            UnsafeMutableRawPointer(base + written).storeBytes(of: word, as: UInt64.self)
+                            written += plain
+                            index += plain
+                            continue
+                        }
                     }
                     let byte = text[index]
                     if byte == 0x2D || byte == 0x5F || byte == 0x2E, index > 0, index + 1 < count,
@@ -728,9 +735,13 @@ struct InjectionNormalizer {
             out.withUnsafeMutableBufferPointer { out in
                 var index = first
                 while index < count - 1 {
-                    if index + 8 <= count - 1, ASCII.isSeparatorFreeWord(in: text, at: index) {
-                        index += 8
-                        continue
+                    if index + 8 <= count - 1, let separators = ASCII.separatorBits(in: text, at: index) {
+                        // Straight to the first separator of these eight bytes, or past all of them.
+                        let plain = separators == 0 ? 8 : separators.trailingZeroBitCount >> 3
+                        if plain > 0 {
+                            index += plain
+                            continue
+                        }
                     }
                     if isSeparatorBetweenLetters(text, at: index) {
                         out[index] = 0x20
@@ -759,9 +770,12 @@ struct InjectionNormalizer {
             guard count >= 3 else { return nil }
             var index = 1
             while index < count - 1 {
-                if index + 8 <= count - 1, ASCII.isSeparatorFreeWord(in: text, at: index) {
-                    index += 8
-                    continue
+                if index + 8 <= count - 1, let separators = ASCII.separatorBits(in: text, at: index) {
+                    let plain = separators == 0 ? 8 : separators.trailingZeroBitCount >> 3
+                    if plain > 0 {
+                        index += plain
+                        continue
+                    }
                 }
                 if isSeparatorBetweenLetters(text, at: index) { return index }
                 index += 1

@@ -38,8 +38,13 @@ private let mixedAlphabet: [UInt8] = Array("aEt1l0o3s$5@|!+-_. \n\t7x".utf8) + [
                 #expect(ASCII.isPlainWord(in: buffer, at: index) == (ascii && !(word?.contains(0x0A) ?? true)))
                 let digitFree = word.map { !$0.contains { $0 >= 0x30 && $0 <= 0x39 } } ?? false
                 #expect(ASCII.isDigitFreeWord(in: buffer, at: index) == digitFree)
-                let separatorFree = word.map { !$0.contains { $0 == 0x2D || $0 == 0x5F || $0 == 0x2E } } ?? false
-                #expect(ASCII.isSeparatorFreeWord(in: buffer, at: index) == separatorFree)
+                let separators = word.map { bytes in
+                    bytes.enumerated().reduce(UInt64(0)) { mask, element in
+                        let isSeparator = element.element == 0x2D || element.element == 0x5F || element.element == 0x2E
+                        return isSeparator ? mask | 0x80 << (8 * UInt64(element.offset)) : mask
+                    }
+                }
+                #expect(ASCII.separatorBits(in: buffer, at: index) == separators)
             }
         }
     }
