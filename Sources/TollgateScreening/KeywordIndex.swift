@@ -8,7 +8,7 @@
 /// prefixes would start an anchored PCRE2 attempt at almost every word of ordinary text.
 struct KeywordIndex: Sendable {
     /// How far before and after a keyword a rule's match may extend.
-    static let windowBefore = 192
+    static let windowBefore = 288
     static let windowAfter = 448
     /// Beyond this many keyword hits for one windowed rule, search from the first hit to the end instead.
     /// Merged windows never cover more than the view, and one PCRE2 call per window costs far less than
