@@ -287,7 +287,7 @@ struct InjectionNormalizer {
                 if !NFKCStableRanges.contains(value) {
                     needsNFKC = true
                     // Full-width Latin letters are a disguise in otherwise Latin text.
-                    if value >= 0xFF21 && value <= 0xFF5A { folder.disguised = true }
+                    if value >= 0xFF21 && value <= 0xFF5A { folder.state.disguised = true }
                 }
                 lineEnd += length
             }
@@ -325,93 +325,29 @@ struct InjectionNormalizer {
             pending = lineStart
         }
         folder.appendASCII(UnsafeBufferPointer(rebasing: bytes[min(pending, count)..<count]))
-        return (folder.out, folder.disguised)
+        return (folder.out, folder.state.disguised)
     }
 
-    /// The state of `fold` over non-ASCII text: output, whitespace collapsing, and per word whether it
-    /// holds real ASCII letters and look-alikes folded to Latin (a disguise when both).
-    private struct Folder {
-        var out: [UInt8] = []
-        var disguised = false
+    /// Whitespace collapsing and, per word, whether it holds real ASCII letters and look-alikes folded to
+    /// Latin (a disguise when both): the state `fold` carries from byte to byte over non-ASCII text.
+    private struct WordState {
         var lastWasSpace = true
         var wordHasASCII = false
         var wordHasLookalike = false
         var invisibleAfterLetter = false
+        var disguised = false
 
-        init(capacity: Int) { out.reserveCapacity(capacity) }
-
-        /// Appends an ASCII run with whitespace collapsed, in one write into the output's storage.
-        mutating func appendASCII(_ run: UnsafeBufferPointer<UInt8>) {
-            guard !run.isEmpty else { return }
-            let start = out.count
-            // Copied in (a memcpy), then collapsed in place: the write cursor never passes the read one.
-            out.append(contentsOf: run)
-            var lastWasSpace = lastWasSpace
-            let written = out.withUnsafeMutableBufferPointer { out in
-                InjectionNormalizer.collapseWhitespace(
-                    UnsafeBufferPointer(rebasing: out[start...]), into: out, at: start, lastWasSpace: &lastWasSpace)
-            }
-            out.removeLast(out.count - written)
-            self.lastWasSpace = lastWasSpace
-            // The run's last word decides the word state; a newline or the end of text follows.
-            wordHasASCII = !lastWasSpace
-            wordHasLookalike = false
-            invisibleAfterLetter = false
-        }
-
-        /// `consumeASCII(_:)` for each byte of `run`, in one copy into the output's storage that is then
-        /// compacted in place (whitespace collapsed), with the same word state and disguise verdict.
-        mutating func consumeASCII(_ run: UnsafeBufferPointer<UInt8>) {
-            guard !run.isEmpty else { return }
-            let start = out.count
-            out.append(contentsOf: run)
-            var lastWasSpace = lastWasSpace
-            var wordHasASCII = wordHasASCII
-            var wordHasLookalike = wordHasLookalike
-            var invisibleAfterLetter = invisibleAfterLetter
-            var disguised = disguised
-            let written = out.withUnsafeMutableBufferPointer { out in
-                var written = start
-                for read in start..<out.count {
-                    let byte = out[read]
-                    if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
-                        if !lastWasSpace {
-                            out[written] = 0x20
-                            written += 1
-                        }
-                        lastWasSpace = true
-                        wordHasASCII = false
-                        wordHasLookalike = false
-                        invisibleAfterLetter = false
-                        continue
-                    }
-                    lastWasSpace = false
-                    if UnicodeFolding.isASCIILetter(byte) {
-                        wordHasASCII = true
-                        if invisibleAfterLetter || wordHasLookalike { disguised = true }
-                    } else if byte < 0x30 || byte > 0x39 {
-                        wordHasASCII = false
-                        wordHasLookalike = false
-                    }
-                    invisibleAfterLetter = false
-                    out[written] = byte
-                    written += 1
-                }
-                return written
-            }
-            out.removeLast(out.count - written)
-            self.lastWasSpace = lastWasSpace
-            self.wordHasASCII = wordHasASCII
-            self.wordHasLookalike = wordHasLookalike
-            self.invisibleAfterLetter = invisibleAfterLetter
-            self.disguised = disguised
-        }
-
+        /// Takes one ASCII byte; returns what to write (whitespace as one space), or nil for whitespace
+        /// right after whitespace.
         @inline(__always)
-        mutating func consumeASCII(_ byte: UInt8) {
+        mutating func take(_ byte: UInt8) -> UInt8? {
             if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
-                space()
-                return
+                let written: UInt8? = lastWasSpace ? nil : 0x20
+                lastWasSpace = true
+                wordHasASCII = false
+                wordHasLookalike = false
+                invisibleAfterLetter = false
+                return written
             }
             lastWasSpace = false
             if UnicodeFolding.isASCIILetter(byte) {
@@ -423,15 +359,60 @@ struct InjectionNormalizer {
                 wordHasLookalike = false
             }
             invisibleAfterLetter = false
-            out.append(byte)
+            return byte
+        }
+    }
+
+    /// The state of `fold` over non-ASCII text: the output and the word state.
+    private struct Folder {
+        var out: [UInt8] = []
+        var state = WordState()
+
+        init(capacity: Int) { out.reserveCapacity(capacity) }
+
+        /// Appends an ASCII run with whitespace collapsed, in one write into the output's storage.
+        mutating func appendASCII(_ run: UnsafeBufferPointer<UInt8>) {
+            guard !run.isEmpty else { return }
+            let start = out.count
+            // Copied in (a memcpy), then collapsed in place: the write cursor never passes the read one.
+            out.append(contentsOf: run)
+            var lastWasSpace = state.lastWasSpace
+            let written = out.withUnsafeMutableBufferPointer { out in
+                InjectionNormalizer.collapseWhitespace(
+                    UnsafeBufferPointer(rebasing: out[start...]), into: out, at: start, lastWasSpace: &lastWasSpace)
+            }
+            out.removeLast(out.count - written)
+            state.lastWasSpace = lastWasSpace
+            // The run's last word decides the word state; a newline or the end of text follows.
+            state.wordHasASCII = !lastWasSpace
+            state.wordHasLookalike = false
+            state.invisibleAfterLetter = false
         }
 
-        mutating func space() {
-            if !lastWasSpace { out.append(0x20) }
-            lastWasSpace = true
-            wordHasASCII = false
-            wordHasLookalike = false
-            invisibleAfterLetter = false
+        /// `consumeASCII(_:)` for each byte of `run`, in one copy into the output's storage that is then
+        /// compacted in place (the write cursor never passes the read one).
+        mutating func consumeASCII(_ run: UnsafeBufferPointer<UInt8>) {
+            guard !run.isEmpty else { return }
+            let start = out.count
+            out.append(contentsOf: run)
+            var state = state
+            let written = out.withUnsafeMutableBufferPointer { out in
+                var written = start
+                for read in start..<out.count {
+                    if let byte = state.take(out[read]) {
+                        out[written] = byte
+                        written += 1
+                    }
+                }
+                return written
+            }
+            out.removeLast(out.count - written)
+            self.state = state
+        }
+
+        @inline(__always)
+        mutating func consumeASCII(_ byte: UInt8) {
+            if let written = state.take(byte) { out.append(written) }
         }
 
         mutating func consume(_ value: UInt32) {
@@ -440,21 +421,23 @@ struct InjectionNormalizer {
                 return
             }
             if UnicodeFolding.isInvisible(value) {
-                if let last = out.last, !lastWasSpace, UnicodeFolding.isASCIILetter(last) { invisibleAfterLetter = true }
+                if let last = out.last, !state.lastWasSpace, UnicodeFolding.isASCIILetter(last) {
+                    state.invisibleAfterLetter = true
+                }
                 return
             }
             if UnicodeFolding.isWhitespace(value) {
-                space()
+                consumeASCII(0x20)
                 return
             }
-            lastWasSpace = false
+            state.lastWasSpace = false
             if let latin = UnicodeFolding.latinLookalike(value) {
-                wordHasLookalike = true
-                if wordHasASCII || invisibleAfterLetter { disguised = true }
-                invisibleAfterLetter = false
+                state.wordHasLookalike = true
+                if state.wordHasASCII || state.invisibleAfterLetter { state.disguised = true }
+                state.invisibleAfterLetter = false
                 out.append(latin)
             } else {
-                invisibleAfterLetter = false
+                state.invisibleAfterLetter = false
                 guard let scalar = Unicode.Scalar(value) else {
                     out.append(contentsOf: [0xEF, 0xBF, 0xBD])
                     return
