@@ -162,19 +162,9 @@ struct KeywordIndex: Sendable {
     /// `map`: instead, `bytes` is `base`'s view with bytes removed or inserted (`ViewOffsetMap`); the
     /// base's hits are moved to their derived positions, and only the bytes around `map.touched` are
     /// walked again. `base` must then hold every hit of its view (it was walked whole).
-    func hits(
-        in bytes: [UInt8], ruleCount: Int, wordStartsOnly: Bool, within ranges: [Range<Int>]? = nil,
-        base: KeywordHits? = nil, changes: [Int] = [], map: ViewOffsetMap? = nil
-    ) -> KeywordHits {
-        var collector = HitCollector(ruleCount: ruleCount)
-        defer { collector.deallocate() }
-        return hits(
-            in: bytes, wordStartsOnly: wordStartsOnly, within: ranges, base: base, changes: changes, map: map,
-            collector: &collector)
-    }
-
-    /// `hits(in:ruleCount:...)` collecting into `collector` (emptied first), so the views of one message
-    /// share one buffer instead of allocating their own.
+    ///
+    /// The pairs are collected in `collector` (emptied first): the views of one message share one
+    /// buffer instead of allocating their own.
     func hits(
         in bytes: [UInt8], wordStartsOnly: Bool, within ranges: [Range<Int>]?, base: KeywordHits?,
         changes: [Int], map: ViewOffsetMap?, collector hits: inout HitCollector

@@ -17,11 +17,9 @@ public final class ScreeningEngine: Sendable {
     private let compactKeywords: KeywordIndex
     /// The compact rules that can count in undisguised text with no split letters (not `obfuscated_only`).
     private let plainCompactKeywords: KeywordIndex
-    /// Rule indices per view kind, and which rules search without keywords: the per-view loop visits
-    /// only rules that can run there.
+    /// Rule indices per view kind: the per-view loop visits only rules that can run there.
     private let textRuleIndices: [Int]
     private let compactRuleIndices: [Int]
-    private let keywordlessRules: [Bool]
     /// Per rule, what the per-view loop checks before it needs the rule itself.
     private let ruleTraits: [InjectionRule.Traits]
 
@@ -41,7 +39,6 @@ public final class ScreeningEngine: Sendable {
             keywordsByRule: injectionRules.map { $0.view == .compact ? $0.keywords : [] } + compactFollowers)
         textRuleIndices = injectionRules.indices.filter { injectionRules[$0].view == .text }
         compactRuleIndices = injectionRules.indices.filter { injectionRules[$0].view == .compact }
-        keywordlessRules = injectionRules.map(\.keywords.isEmpty)
         ruleTraits = injectionRules.map(\.traits)
         plainCompactKeywords = KeywordIndex(
             keywordsByRule: injectionRules.map { $0.view == .compact && !$0.obfuscatedOnly ? $0.keywords : [] }
@@ -122,7 +119,7 @@ public final class ScreeningEngine: Sendable {
                 view.bytes.withUnsafeBufferPointer { buffer in
                     for index in kind == .text ? textRuleIndices : compactRuleIndices
                     where !matchedPlain[index] && (!matched[index] || !view.obfuscated)
-                        && (hits.count(of: index) > 0 || keywordlessRules[index])
+                        && (hits.count(of: index) > 0 || !ruleTraits[index].hasKeywords)
                     {
                         // The flags come from one compact array: most rules are dropped here or at the
                         // followers check without reading their rule object (and its arrays) at all.
