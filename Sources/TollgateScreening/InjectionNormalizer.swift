@@ -713,24 +713,12 @@ struct InjectionNormalizer {
     static func separatorsAsSpaces(_ text: [UInt8], changes: inout [Int]) -> [UInt8]? {
         guard let first = firstSeparatorBetweenLetters(text) else { return nil }
         var out = text
-        let count = text.count
         text.withUnsafeBufferPointer { text in
             out.withUnsafeMutableBufferPointer { out in
-                var index = first
-                while index < count - 1 {
-                    if index + 8 <= count - 1, let separators = ASCII.separatorBits(in: text, at: index) {
-                        // Straight to the first separator of these eight bytes, or past all of them.
-                        let plain = separators == 0 ? 8 : separators.trailingZeroBitCount >> 3
-                        if plain > 0 {
-                            index += plain
-                            continue
-                        }
-                    }
-                    if isSeparatorBetweenLetters(text, at: index) {
-                        out[index] = 0x20
-                        changes.append(index)
-                    }
-                    index += 1
+                forEachSeparatorBetweenLetters(text, from: first) { index in
+                    out[index] = 0x20
+                    changes.append(index)
+                    return true
                 }
             }
         }
@@ -746,25 +734,38 @@ struct InjectionNormalizer {
             && UnicodeFolding.isASCIILetter(text[index + 1])
     }
 
+    /// Calls `body` with each position from `start` on that holds a `-`, `_` or `.` between two ASCII
+    /// letters, in order, until it returns false. Eight bytes are tested at once, and the scan jumps
+    /// straight to the first separator among them or past all eight.
+    @inline(__always)
+    private static func forEachSeparatorBetweenLetters(
+        _ text: UnsafeBufferPointer<UInt8>, from start: Int, _ body: (Int) -> Bool
+    ) {
+        let count = text.count
+        var index = max(start, 1)
+        while index < count - 1 {
+            if index + 8 <= count - 1, let separators = ASCII.separatorBits(in: text, at: index) {
+                let plain = separators == 0 ? 8 : separators.trailingZeroBitCount >> 3
+                if plain > 0 {
+                    index += plain
+                    continue
+                }
+            }
+            if isSeparatorBetweenLetters(text, at: index), !body(index) { return }
+            index += 1
+        }
+    }
+
     /// The position of the first `-`, `_` or `.` between two ASCII letters, if any.
     static func firstSeparatorBetweenLetters(_ text: [UInt8]) -> Int? {
+        var first: Int?
         text.withUnsafeBufferPointer { text in
-            let count = text.count
-            guard count >= 3 else { return nil }
-            var index = 1
-            while index < count - 1 {
-                if index + 8 <= count - 1, let separators = ASCII.separatorBits(in: text, at: index) {
-                    let plain = separators == 0 ? 8 : separators.trailingZeroBitCount >> 3
-                    if plain > 0 {
-                        index += plain
-                        continue
-                    }
-                }
-                if isSeparatorBetweenLetters(text, at: index) { return index }
-                index += 1
+            forEachSeparatorBetweenLetters(text, from: 1) { index in
+                first = index
+                return false
             }
-            return nil
         }
+        return first
     }
 
     /// `text` when somewhere in it letters are split the way `isSplit` recognises, else nil: most plain
