@@ -68,19 +68,27 @@ def processes(*commands, env=None):
                 p.wait()
 
 
-@pytest.fixture(scope="session")
-def gateway():
+@contextlib.contextmanager
+def mock_backed_gateway(extra_policy=""):
+    """A mock provider and a gateway serving gpt-4o-mini and text-embedding-3-small from it (plus
+    `extra_policy`, YAML appended to the policy); yields the gateway's /v1 base URL."""
     mock_port, gw_port = free_port(), free_port()
     workdir = tempfile.mkdtemp(prefix="tollgate-e2e-")
     policy = write_policy(workdir, mock_port, """models:
   gpt-4o-mini: {targets: [{provider: mock, model: mock-small}]}
   text-embedding-3-small: {targets: [{provider: mock, model: mock-embed}]}
-""")
+""" + extra_policy)
     with processes(["mock-provider", "--port", str(mock_port)],
                    ["serve", "--config", policy, "--port", str(gw_port), "--data-dir", os.path.join(workdir, "data")]):
         wait_http(f"http://127.0.0.1:{mock_port}/v1/models")
         wait_http(f"http://127.0.0.1:{gw_port}/healthz")
         yield f"http://127.0.0.1:{gw_port}/v1"
+
+
+@pytest.fixture(scope="session")
+def gateway():
+    with mock_backed_gateway() as base_url:
+        yield base_url
 
 
 def unverified_tls():

@@ -1,27 +1,15 @@
 """The response cache as the official OpenAI SDK meets it: hits parse like fresh answers, streamed or not."""
-import os
-import tempfile
 
 import pytest
 from openai import OpenAI
 
-from conftest import DEMO_KEY, free_port, processes, wait_http, write_policy
+from conftest import DEMO_KEY, mock_backed_gateway
 
 
 @pytest.fixture(scope="module")
 def cached():
-    mock_port, gw_port = free_port(), free_port()
-    workdir = tempfile.mkdtemp(prefix="tollgate-e2e-cache-")
-    policy = write_policy(workdir, mock_port, """models:
-  gpt-4o-mini: {targets: [{provider: mock, model: mock-small}]}
-  text-embedding-3-small: {targets: [{provider: mock, model: mock-embed}]}
-cache: {enabled: true, ttl_s: 60}
-""")
-    with processes(["mock-provider", "--port", str(mock_port)],
-                   ["serve", "--config", policy, "--port", str(gw_port), "--data-dir", os.path.join(workdir, "data")]):
-        wait_http(f"http://127.0.0.1:{mock_port}/v1/models")
-        wait_http(f"http://127.0.0.1:{gw_port}/healthz")
-        yield OpenAI(base_url=f"http://127.0.0.1:{gw_port}/v1", api_key=DEMO_KEY, max_retries=0, timeout=30)
+    with mock_backed_gateway("cache: {enabled: true, ttl_s: 60}\n") as base_url:
+        yield OpenAI(base_url=base_url, api_key=DEMO_KEY, max_retries=0, timeout=30)
 
 
 def ask(client, text, **kwargs):
