@@ -145,7 +145,9 @@ public struct GatewayServer: Sendable {
         let idle = configuration.clientIdleTimeout.components
         let http1 = HTTPServerBuilder.http1(
             configuration: HTTP1Channel.Configuration(
-                additionalChannelHandlers: [ClientInputClosedHandler()],
+                additionalChannelHandlers: [
+                    ClientInputClosedHandler(), ExpectContinueHandler(maxBodyBytes: { holder.policy.snapshot.server.maxBodyBytes }),
+                ],
                 idleTimeout: TimeAmount.nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000)))
         if let cert = configuration.tlsCertificatePath, let key = configuration.tlsKeyPath {
             let tls = try TLSConfigurationLoader.load(certificate: cert, key: key)
