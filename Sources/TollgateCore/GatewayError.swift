@@ -70,6 +70,15 @@ public struct GatewayError: Error, Sendable, Equatable, CustomStringConvertible 
             message: "The request body exceeds the limit of \(limit) bytes.")
     }
 
+    /// 415: the body is compressed (`Content-Encoding`); screening and limits must read it, and an
+    /// OpenAI client never compresses requests, so it is refused with a clear reason rather than a
+    /// JSON parse error about bytes the client did not write.
+    public static func unsupportedContentEncoding(_ encoding: String) -> GatewayError {
+        GatewayError(
+            status: 415, type: "invalid_request_error", code: "unsupported_content_encoding",
+            message: "Request bodies with Content-Encoding '\(encoding.prefix(40))' are not supported; send the JSON uncompressed.")
+    }
+
     /// 429: a rate limit was hit; `retryAfter` seconds go into `Retry-After`.
     public static func rateLimited(_ message: String, retryAfter: Int) -> GatewayError {
         GatewayError(

@@ -4,9 +4,12 @@ import NIOCore
 import TollgateCore
 
 /// Reads a request body with the policy's size limit, refusing early on a declared length and
-/// with the same 413 when a chunked body grows past it.
+/// with the same 413 when a chunked body grows past it, and refusing compressed bodies (415).
 enum BodyReader {
     static func read(_ request: Request, limit: Int) async throws -> [UInt8] {
+        if let encoding = request.headers[.contentEncoding], !Self.isIdentity(encoding) {
+            throw GatewayError.unsupportedContentEncoding(encoding)
+        }
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
             throw GatewayError.bodyTooLarge(limit: limit)
         }
@@ -21,5 +24,10 @@ enum BodyReader {
             // collected; NIO reports that with its own error, which is the same 413 for the client.
             throw GatewayError.bodyTooLarge(limit: limit)
         }
+    }
+
+    private static func isIdentity(_ encoding: String) -> Bool {
+        let trimmed = encoding.lowercased().split(whereSeparator: { $0 == " " || $0 == "\t" }).joined()
+        return trimmed.isEmpty || trimmed == "identity"
     }
 }

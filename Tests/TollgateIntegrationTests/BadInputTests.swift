@@ -100,6 +100,22 @@ import TollgateUpstream
         }
     }
 
+    @Test func compressedBodyGets415NamingTheEncoding() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks)) { gw in
+                let body = #"{"model":"m0","messages":[{"role":"user","content":"hi"}]}"#
+                let gzipped = try await gw.request("POST", "/v1/chat/completions", body: body, headers: [("content-encoding", "gzip")])
+                #expect(gzipped.status == 415)
+                #expect(gzipped.errorCode == "unsupported_content_encoding")
+                let identity = try await gw.request("POST", "/v1/chat/completions", body: body, headers: [("content-encoding", "identity")])
+                #expect(identity.status == 200)
+                let embeddings = try await gw.request(
+                    "POST", "/v1/embeddings", body: #"{"model":"m0","input":"hi"}"#, headers: [("content-encoding", "br")])
+                #expect(embeddings.status == 415)
+            }
+        }
+    }
+
     @Test func unknownPathIsAnOpenAIError() async throws {
         try await GatewayHarness.withMocks([MockFaults()]) { mocks in
             try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks)) { gw in

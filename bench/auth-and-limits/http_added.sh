@@ -7,6 +7,7 @@
 #
 #   bench/auth-and-limits/http_added.sh [rounds=5] [seconds=5]
 #   STATE=memory bench/auth-and-limits/http_added.sh   # both gateways on the embedded store instead
+#   CONNS=4 bench/auth-and-limits/http_added.sh         # wrk connections (default 1: sequential requests)
 #   SCRATCH=.build-x bench/auth-and-limits/http_added.sh   # build into (and run from) another scratch path
 #   BIN=/path/to/tollgate BIN_B=/path/to/other bench/auth-and-limits/http_added.sh
 #       # run given binaries, no build; with BIN_B each round also measures the limited gateway
@@ -60,7 +61,7 @@ for port in "${PORTS[@]}"; do
   for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 done
 p50_us() { # port
-  wrk -t1 -c1 -d"${DUR}s" --latency -s bench/chat.lua "http://127.0.0.1:$1/v1/chat/completions" \
+  wrk -t1 -c"${CONNS:-1}" -d"${DUR}s" --latency -s bench/chat.lua "http://127.0.0.1:$1/v1/chat/completions" \
     | awk '$1 == "50%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); print v } else if (v ~ /ms$/) { sub(/ms$/, "", v); print v * 1000 } else { sub(/s$/, "", v); print v * 1000000 } }'
 }
 status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer sk-tg-bench-key-0000000000000000000000" \
@@ -82,8 +83,8 @@ for r in $(seq 1 "$ROUNDS"); do
     echo "round $r (BIN_B): p50 without limits ${a} µs, with limits + budget ${b} µs, added ${d} µs"
   fi
 done
-python3 -c "import statistics,sys; print(f'median added p50: {statistics.median(map(float, sys.argv[1:])):.0f} µs over $ROUNDS rounds of ${DUR}s (wrk -c1)')" "${diffs[@]}"
+python3 -c "import statistics,sys; print(f'median added p50: {statistics.median(map(float, sys.argv[1:])):.0f} µs over $ROUNDS rounds of ${DUR}s (wrk -c${CONNS:-1})')" "${diffs[@]}"
 if [[ -n "${BIN_B:-}" ]]; then
-  python3 -c "import statistics,sys; print(f'BIN_B median added p50: {statistics.median(map(float, sys.argv[1:])):.0f} µs over $ROUNDS rounds of ${DUR}s (wrk -c1)')" "${diffs_b[@]}"
+  python3 -c "import statistics,sys; print(f'BIN_B median added p50: {statistics.median(map(float, sys.argv[1:])):.0f} µs over $ROUNDS rounds of ${DUR}s (wrk -c${CONNS:-1})')" "${diffs_b[@]}"
 fi
 redis-benchmark -p "$REDIS" -n 20000 -c 1 -t ping 2>/dev/null | tail -4 | awk '/latency summary/ { getline; getline; print "redis-benchmark PING p50 on this machine now: " $3 * 1000 " µs" }'
