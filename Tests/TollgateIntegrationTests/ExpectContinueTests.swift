@@ -25,7 +25,7 @@ import Glibc
         try await GatewayHarness.withMocks([MockFaults()]) { mocks in
             try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks)) { gw in
                 let body = #"{"model":"m0","messages":[{"role":"user","content":"Hello there"}]}"#
-                let fd = try #require(LoopbackSocket.connectAndSend(port: gw.port, bytes: Self.head(length: body.utf8.count), waitSeconds: 3))
+                let fd = try #require(LoopbackSocket.connectAndSend(port: gw.port, bytes: Self.head(length: body.utf8.count), waitSeconds: 15))
                 defer { close(fd) }
                 let interim = Self.firstAnswer(fd)
                 #expect(interim.hasPrefix("HTTP/1.1 100 Continue\r\n"), "\(interim.prefix(120))")
@@ -46,7 +46,7 @@ import Glibc
         try await GatewayHarness.withMocks([MockFaults()]) { mocks in
             let policy = GatewayHarness.policy(mocks: mocks, extra: "server: {max_body_bytes: 4096}\n")
             try await GatewayHarness.withGateway(policy: policy) { gw in
-                let fd = try #require(LoopbackSocket.connectAndSend(port: gw.port, bytes: Self.head(length: 10_000), waitSeconds: 3))
+                let fd = try #require(LoopbackSocket.connectAndSend(port: gw.port, bytes: Self.head(length: 10_000), waitSeconds: 15))
                 defer { close(fd) }
                 let answer = Self.firstAnswer(fd)
                 #expect(answer.hasPrefix("HTTP/1.1 413"), "\(answer.prefix(120))")

@@ -69,12 +69,13 @@ struct RedisLayoutTests {
         try await store.settle(admission.reservation, actual: UsageAmount(promptTokens: 100, completionTokens: 50, costMicros: 7))
         let day = BudgetPeriod.daily.key(at: now)
         let month = BudgetPeriod.monthly.key(at: now)
-        // TTL counts down in whole seconds: a loaded machine can spend a second between EXPIRE and TTL.
+        // TTL counts down in whole seconds, and a machine loaded by the parallel suites has been seen to
+        // spend several between EXPIRE and TTL; what matters is which retention (3 or 62 days) was set.
         func secondsToLive(_ key: String) throws -> Int { Int(try server.command(["TTL", key])) ?? -99 }
-        #expect((259_198...259_200).contains(try secondsToLive("tollgate:{research}:bg:team|\(day)")))
+        #expect((259_140...259_200).contains(try secondsToLive("tollgate:{research}:bg:team|\(day)")))
         #expect(try server.command(["TTL", "tollgate:{research}:bg:team|total"]) == "-1")
-        #expect((259_198...259_200).contains(try secondsToLive("tollgate:{research}:us:\(day)")))
-        #expect((5_356_798...5_356_800).contains(try secondsToLive("tollgate:{research}:us:\(month)")))
+        #expect((259_140...259_200).contains(try secondsToLive("tollgate:{research}:us:\(day)")))
+        #expect((5_356_740...5_356_800).contains(try secondsToLive("tollgate:{research}:us:\(month)")))
         #expect(try server.command(["TTL", "tollgate:{research}:us:total"]) == "-1")
         #expect(try server.command(["HGET", "tollgate:{research}:bg:team|\(day)", "t"]) == "150")
         #expect(try await store.usage(team: "research", period: .total, now: now).perKey["key_a"]?.completionTokens == 50)
