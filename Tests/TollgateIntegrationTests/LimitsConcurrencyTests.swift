@@ -47,10 +47,14 @@ import TollgateUpstream
         let admitted = replies.filter { $0.status == 200 }
         let limited = replies.filter { $0.status == 429 }
         print("[figure] \(label): 100 concurrent vs rpm 20 → \(admitted.count) admitted, \(limited.count) refused in \(String(format: "%.2f", elapsed)) s")
-        // GCRA with rpm 20 admits a 21st request only 3 s after the burst started.
-        #expect(elapsed < 3, "the burst took too long to be a burst")
-        #expect(admitted.count == 20)
-        #expect(limited.count == 80)
+        // GCRA with rpm 20 admits a 21st request only 3 s after the burst started, one more every 3 s
+        // after that: a burst the parallel suites slowed past 3 s may fairly admit those too, never more.
+        let allowed = 20 + Int(elapsed / 3)
+        if elapsed < 3 {
+            #expect(admitted.count == 20)
+        } else {
+            #expect((20...allowed).contains(admitted.count), "\(admitted.count) admitted in \(elapsed) s")
+        }
         #expect(admitted.count + limited.count == 100, "unexpected statuses: \(Set(replies.map(\.status)))")
         for reply in limited {
             #expect(reply.errorCode == "rate_limit_exceeded")
