@@ -46,13 +46,16 @@ final class RedisServerFixture: @unchecked Sendable {
 
     var url: String { "redis://127.0.0.1:\(port)" }
 
+    /// The same server over its Unix socket.
+    var socketPath: String { directory + "/redis.sock" }
+
     func start() throws {
         guard let executable = Self.executable else { throw Missing() }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = [
             "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
-            "--dir", directory, "--logfile", directory + "/redis.log",
+            "--dir", directory, "--logfile", directory + "/redis.log", "--unixsocket", socketPath, "--unixsocketperm", "700",
         ] + extraArguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

@@ -259,6 +259,36 @@ struct RedisStoreTests {
         await store.shutdown()
     }
 
+    @Test func servesTheSameStateOverTheUnixSocket() async throws {
+        let server = try RedisServerFixture(password: "s3cret")
+        defer { server.stop() }
+        let wrong = RedisStore(configuration: try RedisStoreConfiguration(url: "unix://:nope@\(server.socketPath)?db=3"))
+        #expect(await wrong.ping() == false)
+        await wrong.shutdown()
+        let store = RedisStore(configuration: try RedisStoreConfiguration(url: "unix://:s3cret@\(server.socketPath)?db=3"))
+        #expect(await store.ping())
+        guard case .admitted(let admission) = try await store.admit(StoreTestSupport.rpmRequest(), now: Date()) else {
+            Issue.record("expected admission over the socket")
+            return
+        }
+        try await store.settle(admission.reservation, actual: UsageAmount(promptTokens: 3, completionTokens: 4, costMicros: 0))
+        #expect(try server.command(["DBSIZE"], database: 3) != "0")
+        #expect(try server.command(["DBSIZE"], database: 0) == "0")
+        // The TCP URL of the same server sees what the socket wrote.
+        let tcp = RedisStore(configuration: try RedisStoreConfiguration(url: "redis://:s3cret@127.0.0.1:\(server.port)/3"))
+        let usage = try await tcp.usage(team: admission.reservation.team, period: .total, now: Date())
+        #expect(usage.total.completionTokens == 4)
+        await tcp.shutdown()
+        await store.shutdown()
+    }
+
+    @Test func aMissingSocketIsUnavailableNotACrash() async throws {
+        let store = RedisStore(configuration: try RedisStoreConfiguration(url: "unix:///nonexistent/tollgate-test/redis.sock"))
+        #expect(await store.ping() == false)
+        await #expect(throws: StoreError.self) { try await store.admit(StoreTestSupport.rpmRequest(), now: Date()) }
+        await store.shutdown()
+    }
+
     @Test func wrongTypeInRedisIsUnavailableNotACrash() async throws {
         let server = try RedisServerFixture()
         defer { server.stop() }

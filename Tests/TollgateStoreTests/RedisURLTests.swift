@@ -19,7 +19,20 @@ struct RedisURLTests {
         #expect(url.username == "app" && url.password == "pw" && url.host == "::1" && url.port == 7000)
     }
 
-    @Test(arguments: ["http://x", "redis://", "redis://host:notaport", "redis://host:70000", "redis://host/x", "redis://[::1"])
+    @Test func parsesASocketPathWithCredentialsAndDatabase() throws {
+        let url = try RedisURL(parsing: "unix://app:s3cr%40t@/run/redis/redis.sock?db=4")
+        #expect(url.socketPath == "/run/redis/redis.sock" && url.database == 4)
+        #expect(url.username == "app" && url.password == "s3cr@t")
+        #expect(url.endpoint == "unix:/run/redis/redis.sock")
+        #expect(!url.description.contains("s3cr") && url.description.hasPrefix("unix://"))
+        let bare = try RedisURL(parsing: "unix:///tmp/redis.sock")
+        #expect(bare.socketPath == "/tmp/redis.sock" && bare.database == 0 && bare.password == nil)
+    }
+
+    @Test(arguments: [
+        "http://x", "redis://", "redis://host:notaport", "redis://host:70000", "redis://host/x", "redis://[::1",
+        "unix://", "unix://relative.sock", "unix:///", "unix://pw/path.sock", "unix:///tmp/r.sock?db=x", "unix:///tmp/r.sock?timeout=3",
+    ])
     func rejectsMalformedURLs(_ text: String) {
         #expect(throws: StoreError.self) { try RedisURL(parsing: text) }
     }

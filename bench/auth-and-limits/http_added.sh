@@ -8,6 +8,7 @@
 #   bench/auth-and-limits/http_added.sh [rounds=5] [seconds=5]
 #   STATE=memory bench/auth-and-limits/http_added.sh   # both gateways on the embedded store instead
 #   CONNS=4 bench/auth-and-limits/http_added.sh         # wrk connections (default 1: sequential requests)
+#   REDIS_SOCKET=1 bench/auth-and-limits/http_added.sh  # gateways reach Redis over its Unix socket
 #   SCRATCH=.build-x bench/auth-and-limits/http_added.sh   # build into (and run from) another scratch path
 #   BIN=/path/to/tollgate BIN_B=/path/to/other bench/auth-and-limits/http_added.sh
 #       # run given binaries, no build; with BIN_B each round also measures the limited gateway
@@ -31,7 +32,11 @@ policy() { # name team-extra
   sed -e "s|__STATIC__|$STATIC|g" -e "s|__MOCK__|$MOCK|g" -e "s|__KEYHASH__|$KEYHASH|g" bench/policy.yaml.tmpl \
     | sed -e "s|^  bench: {keys: \[\(.*\)\]}|  bench: {keys: [\1]$2}|" > "$WORK/$1.yaml"
   if [[ "${STATE:-redis}" == redis ]]; then
-    printf 'state: {backend: redis, url: "redis://127.0.0.1:%s/0"}\n' "$REDIS" >> "$WORK/$1.yaml"
+    if [[ -n "${REDIS_SOCKET:-}" ]]; then
+      printf 'state: {backend: redis, url: "unix://%s/redis.sock?db=0"}\n' "$WORK" >> "$WORK/$1.yaml"
+    else
+      printf 'state: {backend: redis, url: "redis://127.0.0.1:%s/0"}\n' "$REDIS" >> "$WORK/$1.yaml"
+    fi
   fi
   # Prices make the USD budget real work (cost computed on admit and settle).
   sed -i -e 's|bench-model: {targets: \[{provider: static, model: bench-upstream}\]}|bench-model: {targets: [{provider: static, model: bench-upstream}], price: {input_per_1m: 0.5, output_per_1m: 1.5}}|' "$WORK/$1.yaml"
@@ -45,7 +50,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-redis-server --port "$REDIS" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" >/dev/null 2>&1 & PIDS+=($!)
+redis-server --port "$REDIS" --bind 127.0.0.1 --unixsocket "$WORK/redis.sock" --unixsocketperm 700 --save '' --appendonly no --dir "$WORK" >/dev/null 2>&1 & PIDS+=($!)
 nginx -c "$WORK/nginx.conf" -p "$WORK" -g 'daemon off;' & PIDS+=($!)
 sleep 0.3
 "$BIN" policy check "$WORK/limited.yaml" >/dev/null

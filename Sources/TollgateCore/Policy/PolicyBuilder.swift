@@ -51,7 +51,9 @@ struct PolicyBuilder {
         let map = reader.mapping(node, at: "state", allowed: ["backend", "url", "on_unavailable"])
         let backend = reader.oneOf(map["backend"], at: "state.backend", ["memory", "redis"]).flatMap(StateSettings.Backend.init) ?? .memory
         let url = reader.string(map["url"], at: "state.url")
-        if let url, !url.hasPrefix("redis://") { reader.issue(map["url"], "state.url must start with redis://") }
+        if let url, !url.hasPrefix("redis://"), !url.hasPrefix("unix://") {
+            reader.issue(map["url"], "state.url must start with redis:// (or unix:// for a socket)")
+        }
         // `backend: redis` without `url` is valid: the URL may come from `--redis` or
         // TOLLGATE_REDIS_URL (keeping the password out of the file); `serve` refuses to start
         // when it is given nowhere (StateStoreFactory).

@@ -15,14 +15,20 @@ final class RedisConnection: @unchecked Sendable {
     /// Connects, authenticates and selects the database; throws `.unavailable` with hiredis' reason.
     init(url: RedisURL, connectTimeout: Duration, commandTimeout: Duration?) throws {
         Self.ignoreBrokenPipes
-        guard let context = redisConnectWithTimeout(url.host, Int32(url.port), Self.timeval(connectTimeout)) else {
+        let opened =
+            if let path = url.socketPath {
+                redisConnectUnixWithTimeout(path, Self.timeval(connectTimeout))
+            } else {
+                redisConnectWithTimeout(url.host, Int32(url.port), Self.timeval(connectTimeout))
+            }
+        guard let context = opened else {
             throw StoreError.unavailable("cannot allocate a Redis connection")
         }
         self.context = context
         if context.pointee.err != 0 {
             let reason = Self.errorText(context)
             close()
-            throw StoreError.unavailable("cannot connect to \(url.host):\(url.port): \(reason)")
+            throw StoreError.unavailable("cannot connect to \(url.endpoint): \(reason)")
         }
         // A zero timeval means "block forever" (the subscriber waits for messages indefinitely).
         _ = redisSetTimeout(context, Self.timeval(commandTimeout ?? .zero))

@@ -115,7 +115,7 @@ final class RedisWorker: @unchecked Sendable {
                 }
                 guard let connection = state.connection else {
                     if ContinuousClock.now < state.retryAfter {
-                        return .refused(.unreachable("Redis at \(url.host):\(url.port) is unreachable (reconnecting with backoff)"))
+                        return .refused(.unreachable("Redis at \(url.endpoint) is unreachable (reconnecting with backoff)"))
                     }
                     state.waiting.append(job)
                     if state.waiting.count == 1 { wakeup.signal() }
@@ -308,7 +308,7 @@ final class RedisWorker: @unchecked Sendable {
                 failure = Self.cause(of: error)
             }
         }
-        let reason = failure ?? "Redis at \(url.host):\(url.port) is unreachable (reconnecting with backoff)"
+        let reason = failure ?? "Redis at \(url.endpoint) is unreachable (reconnecting with backoff)"
         let failed = state.withLock { state -> [Job] in
             defer { state.waiting.removeAll() }
             return state.waiting
