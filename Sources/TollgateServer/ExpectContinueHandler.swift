@@ -21,15 +21,16 @@ final class ExpectContinueHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head(let head) = unwrapInboundIn(data), Self.wantsContinue(head, limit: maxBodyBytes()) {
+        if case .head(let head) = unwrapInboundIn(data), let expect = head.headerFields[.expect], expect.lowercased() == "100-continue",
+            !Self.declaresMoreThan(maxBodyBytes(), head)
+        {
             context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
         }
         context.fireChannelRead(data)
     }
 
-    static func wantsContinue(_ head: HTTPRequest, limit: Int) -> Bool {
-        guard let expect = head.headerFields[.expect], expect.lowercased() == "100-continue" else { return false }
-        if let length = head.headerFields[.contentLength].flatMap({ Int($0) }), length > limit { return false }
-        return true
+    private static func declaresMoreThan(_ limit: Int, _ head: HTTPRequest) -> Bool {
+        guard let length = head.headerFields[.contentLength].flatMap({ Int($0) }) else { return false }
+        return length > limit
     }
 }
