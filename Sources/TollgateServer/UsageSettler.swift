@@ -10,11 +10,14 @@ import TollgateStore
 /// the client gets its answer; doing it inline would add a second store round trip to every request.
 /// A correction is started in order (on Redis its command is written before `submit` returns, so the
 /// next admission of this replica already sees it) and its reply is awaited elsewhere; at most
-/// `capacity` are pending: beyond that the caller waits for its own correction (back-pressure, never a
-/// silent drop). A correction the store certainly did
+/// `capacity` are pending: beyond that the caller writes its own correction and waits for it
+/// (back-pressure on a slow store, never a silent drop), but makes only that one attempt: while the
+/// store is down the backlog is full of retries, and a request must not wait out their retry window.
+/// A correction the store certainly did
 /// not apply (`StoreError.certainlyNotApplied`: Redis unreachable, queue full) is retried with backoff
 /// until `retryWindow` runs out; one that may have been applied (a reply lost mid-flight) is not sent
-/// again, because settling twice would count its usage twice. Either loss is logged and counted.
+/// again, because settling twice would count its usage twice. Either loss is counted and logged (one
+/// line per second at most: an outage loses corrections by the thousand).
 final class UsageSettler: Sendable {
     enum Correction: Sendable {
         case settle(Reservation, UsageAmount)
@@ -46,6 +49,7 @@ final class UsageSettler: Sendable {
     private let retryWindow: Duration
     private let pending = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
+    private let lossLog = LogThrottle()
 
     init(store: any StateStore, metrics: GatewayMetrics, capacity: Int = 10_000, retryWindow: Duration = .seconds(300)) {
         self.store = store
@@ -64,7 +68,7 @@ final class UsageSettler: Sendable {
         let admitted = pending.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue <= capacity
         guard admitted else {
             pending.wrappingSubtract(1, ordering: .acquiringAndReleasing)
-            await apply(correction, logger: logger)
+            await apply(correction, retryWindow: .zero, logger: logger)
             return
         }
         store.startCorrection(correction.reservation, actual: correction.actual) { error in
@@ -73,14 +77,14 @@ final class UsageSettler: Sendable {
                 return
             }
             self.metrics.count("store_unavailable", labels: [("operation", correction.operation)])
-            guard self.mayRetry(error, startedAt: ContinuousClock.now, delay: .zero) else {
+            guard self.mayRetry(error, startedAt: ContinuousClock.now, delay: .zero, window: self.retryWindow) else {
                 self.lost(correction, error: error.description, logger: logger)
                 self.pending.wrappingSubtract(1, ordering: .acquiringAndReleasing)
                 return
             }
             Task {
                 try? await Task.sleep(for: Self.firstRetryDelay)
-                await self.apply(correction, logger: logger)
+                await self.apply(correction, retryWindow: self.retryWindow, logger: logger)
                 self.pending.wrappingSubtract(1, ordering: .acquiringAndReleasing)
             }
         }
@@ -104,8 +108,9 @@ final class UsageSettler: Sendable {
 
     static let firstRetryDelay = Duration.milliseconds(250)
 
-    /// Writes the correction, retrying while the store certainly did not apply it.
-    private func apply(_ correction: Correction, logger: Logger) async {
+    /// Writes the correction, retrying while the store certainly did not apply it and `retryWindow`
+    /// lasts (`.zero`: one attempt).
+    private func apply(_ correction: Correction, retryWindow: Duration, logger: Logger) async {
         let started = ContinuousClock.now
         var delay = Self.firstRetryDelay
         while true {
@@ -118,7 +123,7 @@ final class UsageSettler: Sendable {
                 return
             } catch let error as StoreError {
                 metrics.count("store_unavailable", labels: [("operation", correction.operation)])
-                guard mayRetry(error, startedAt: started, delay: delay) else {
+                guard mayRetry(error, startedAt: started, delay: delay, window: retryWindow) else {
                     lost(correction, error: error.description, logger: logger)
                     return
                 }
@@ -132,17 +137,18 @@ final class UsageSettler: Sendable {
     }
 
     /// Only what the store never received is sent again, and only until `retryWindow` or shutdown.
-    private func mayRetry(_ error: StoreError, startedAt: ContinuousClock.Instant, delay: Duration) -> Bool {
-        error.certainlyNotApplied && !stopping.load(ordering: .acquiring) && ContinuousClock.now - startedAt + delay < retryWindow
+    private func mayRetry(_ error: StoreError, startedAt: ContinuousClock.Instant, delay: Duration, window: Duration) -> Bool {
+        error.certainlyNotApplied && !stopping.load(ordering: .acquiring) && ContinuousClock.now - startedAt + delay < window
     }
 
     /// A lost settle leaves the budget charged at the reservation (the conservative side); a lost
     /// refund leaves a failed request charged.
     private func lost(_ correction: Correction, error: String, logger: Logger) {
         metrics.count("usage_corrections_lost", labels: [("operation", correction.operation)])
+        guard let suppressed = lossLog.admit(correction.operation) else { return }
         logger.error(
             "could not \(correction.operation) usage; the reservation stays charged",
-            metadata: ["store.error": .string(error)])
+            metadata: ["store.error": .string(error), "log.suppressed_since_last": .stringConvertible(suppressed)])
     }
 }
 

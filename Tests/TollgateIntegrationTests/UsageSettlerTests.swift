@@ -59,6 +59,22 @@ import TollgateStore
         #expect(store.appliedSettles == 1)
     }
 
+    /// While the store is down the backlog fills with retries; the request that finds it full makes one
+    /// attempt and moves on (counted as lost) instead of waiting out the five-minute retry window.
+    @Test func aFullBacklogDuringAnOutageDoesNotHoldTheRequest() async throws {
+        let store = try ScriptedSettleStore()
+        store.failNext(1_000, with: .unreachable("Redis down"))
+        let metrics = GatewayMetrics()
+        let settler = UsageSettler(store: store, metrics: metrics, capacity: 2)
+        for _ in 0..<2 { await settler.submit(.settle(Self.reservation, Self.usage), logger: Self.logger) }
+        let started = ContinuousClock.now
+        for _ in 0..<5 { await settler.submit(.settle(Self.reservation, Self.usage), logger: Self.logger) }
+        #expect(ContinuousClock.now - started < .seconds(2), "an over-capacity caller waited on retries")
+        #expect(String(decoding: metrics.render(), as: UTF8.self).contains("tollgate_usage_corrections_lost_total{operation=\"settle\"} 5"))
+        #expect(settler.backlog == 2, "the first two are still being retried")
+        await settler.shutDown(timeout: .seconds(10))
+    }
+
     @Test func shutdownStopsRetryingAndGivesUp() async throws {
         let store = try ScriptedSettleStore()
         store.failNext(1_000, with: .unreachable("Redis down"))
