@@ -71,7 +71,9 @@ public struct GatewayServer: Sendable {
         self.store = try StateStoreFactory.make(configuration: configuration, policy: initial.snapshot, logger: logger)
         self.resilience = ResilienceRuntime(metrics: metrics, logger: logger, config: initial.snapshot.circuitBreaker)
         self.auditTrail = try initial.snapshot.audit.path.map {
-            try AuditTrail(path: $0, fsync: initial.snapshot.audit.fsync, logger: logger)
+            try AuditTrail(path: $0, fsync: initial.snapshot.audit.fsync, logger: logger) { reason, records in
+                metrics.count("audit_records_lost", labels: [("reason", reason)], by: Int64(records))
+            }
         }
         for provider in ProviderKeys.missing(in: initial.snapshot) {
             logger.warning("provider key variable is not set; requests to it go without a key", metadata: ["provider": .string(provider)])

@@ -1,5 +1,8 @@
 import Foundation
+import Logging
+import Synchronization
 import Testing
+import TollgateCore
 import TollgateServer
 
 /// The audit trail through real requests: what is recorded, what never is, and that the
@@ -43,6 +46,77 @@ import TollgateServer
                 #expect(AuditChain.verify(Data(dropped.joined(separator: "\n").utf8))?.line == 2)
             }
         }
+    }
+}
+
+/// The trail's file handling: restarts continue the chain, a crash's torn line and a damaged file
+/// are recovered from, and a failing disk never takes the gateway down.
+@Suite struct AuditTrailFileTests {
+    static let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+
+    private func write(_ count: Int, to path: String, from first: Int = 0) throws {
+        let trail = try AuditTrail(path: path, fsync: .batch, logger: Self.logger)
+        for index in first..<(first + count) { trail.record([("n", .number(String(index))), ("pad", .string(String(repeating: "x", count: 120)))]) }
+        trail.close()
+    }
+
+    private func lines(_ path: String) throws -> [JSONValue] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { try JSONParser.parse(Array($0.utf8)) }
+    }
+
+    @Test func aRestartContinuesTheChainReadingOnlyTheEndOfALongTrail() throws {
+        let path = try GatewayHarness.temporaryDirectory() + "/audit.jsonl"
+        try write(2_000, to: path)
+        try write(1, to: path, from: 2_000)
+        let all = try lines(path)
+        #expect(all.count == 2_001)
+        #expect(all.last?["seq"]?.intValue == 2_001)
+        #expect(AuditChain.verify(try Data(contentsOf: URL(fileURLWithPath: path))) == nil)
+    }
+
+    @Test func aTornLastLineFromACrashIsCutOffAndTheChainStillVerifies() throws {
+        let path = try GatewayHarness.temporaryDirectory() + "/audit.jsonl"
+        try write(3, to: path)
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Array(#"{"n":3,"seq":4,"prev":"ab"#.utf8))
+        try handle.close()
+        try write(2, to: path, from: 3)
+        let all = try lines(path)
+        #expect(all.map { $0["seq"]?.intValue } == [1, 2, 3, 4, 5])
+        #expect(AuditChain.verify(try Data(contentsOf: URL(fileURLWithPath: path))) == nil)
+    }
+
+    @Test func aDamagedTrailIsMovedAsideAndANewChainStarts() throws {
+        let directory = try GatewayHarness.temporaryDirectory()
+        let path = directory + "/audit.jsonl"
+        try write(2, to: path)
+        try Data("not a record\n".utf8).append(to: path)
+        try write(1, to: path, from: 2)
+        let kept = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("audit.jsonl.corrupt-") }
+        #expect(kept.count == 1, "the damaged trail is kept as evidence")
+        #expect(try lines(path).map { $0["seq"]?.intValue } == [1])
+        #expect(AuditChain.verify(try Data(contentsOf: URL(fileURLWithPath: path))) == nil)
+    }
+
+    /// `/dev/full` fails every write with ENOSPC, as a full disk does.
+    @Test func aDiskThatRefusesWritesCountsTheLossInsteadOfCrashing() throws {
+        let lost = Mutex<[String: Int]>([:])
+        let trail = try AuditTrail(path: "/dev/full", fsync: .always, logger: Self.logger) { reason, records in
+            lost.withLock { $0[reason, default: 0] += records }
+        }
+        for index in 0..<5 { trail.record([("n", .number(String(index)))]) }
+        trail.close()
+        #expect(lost.withLock { $0["write_failed"] } == 5)
+    }
+}
+
+extension Data {
+    fileprivate func append(to path: String) throws {
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: self)
+        try handle.close()
     }
 }
 
