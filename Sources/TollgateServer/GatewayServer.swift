@@ -122,7 +122,9 @@ public struct GatewayServer: Sendable {
         router.get("/readyz") { _, _ in await ops.ready() }
         router.get("/metrics") { _, _ in ops.metricsResponse() }
         router.get("/admin/status") { request, _ in
-            try ops.status(request, adminToken: configuration.adminToken, extra: StatusReport.members(resilience: resilience, policy: holder.policy))
+            try ops.status(
+                request, adminToken: configuration.adminToken,
+                extra: StatusReport.members(resilience: resilience, policy: holder.policy) + StatusReport.members(store: store))
         }
 
         var reloader = PolicyReloader(holder: holder, logger: logger)

@@ -15,7 +15,7 @@ enum StateStoreFactory {
             return RedisStore(configuration: try RedisStoreConfiguration(url: url))
         }
         logger.info("state store: embedded", metadata: ["store.data_dir": .string(configuration.dataDirectory)])
-        return try MemoryStore(dataDirectory: configuration.dataDirectory)
+        return try MemoryStore(dataDirectory: configuration.dataDirectory, logger: logger)
     }
 }
 

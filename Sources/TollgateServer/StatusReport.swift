@@ -1,8 +1,20 @@
 import Foundation
 import TollgateCore
+import TollgateStore
 
 /// Breaker and canary state for `/admin/status` and `/metrics`.
 enum StatusReport {
+    /// The embedded store's persistence health (a full disk stops counters reaching the data directory).
+    static func members(store: any StateStore) -> [(String, JSONValue)] {
+        guard let memory = store as? MemoryStore else { return [("store", .object([("backend", .string("redis"))]))] }
+        return [
+            ("store", .object([
+                ("backend", .string("memory")),
+                ("counters_persistence_error", memory.countersPersistenceError.map(JSONValue.string) ?? .null),
+            ]))
+        ]
+    }
+
     static func members(resilience: ResilienceRuntime, policy: RuntimePolicy) -> [(String, JSONValue)] {
         let now = MonotonicInstant.now()
         let breakers: [JSONValue] = resilience.registry.snapshot(now: now).map { b in

@@ -37,6 +37,9 @@ import TollgateServer
                 let error = policy?["last_reload_error"] as? String
                 #expect(error?.contains("tollgate.yaml:4:") == true)
                 #expect(error?.contains("unknown provider") == true)
+                let store = status.json?["store"] as? [String: Any]
+                #expect(store?["backend"] as? String == "memory")
+                #expect(store?["counters_persistence_error"] is NSNull, "the data directory takes the counters")
             }
         }
     }

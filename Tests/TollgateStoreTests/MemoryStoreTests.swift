@@ -77,6 +77,24 @@ struct MemoryStoreTests {
         await reopened.shutdown()
     }
 
+    /// A data directory that refuses the counters snapshot (here `counters.json` is a directory, as
+    /// good as a full disk for `rename`) is reported, retried, and cleared once writes work again.
+    @Test func aCountersSnapshotThatCannotBeWrittenIsReportedAndRetried() async throws {
+        let directory = StoreTestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try MemoryStore(dataDirectory: directory, flushInterval: .milliseconds(20))
+        let blocker = directory + "/" + MemoryStore.countersFileName
+        try FileManager.default.createDirectory(atPath: blocker + "/occupied", withIntermediateDirectories: true)
+        #expect(StoreTestSupport.isAdmitted(try await store.admit(StoreTestSupport.rpmRequest(), now: Date())))
+        for _ in 0..<100 where store.countersPersistenceError == nil { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(store.countersPersistenceError != nil)
+        try FileManager.default.removeItem(atPath: blocker)
+        for _ in 0..<100 where store.countersPersistenceError != nil { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(store.countersPersistenceError == nil)
+        #expect(FileManager.default.fileExists(atPath: blocker), "the retried snapshot reached the disk")
+        await store.shutdown()
+    }
+
     @Test func keyWritesAreDurableBeforeReturningWithoutShutdown() async throws {
         let directory = StoreTestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }

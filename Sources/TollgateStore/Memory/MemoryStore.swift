@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Logging
 import Synchronization
 import TollgateCore
 
@@ -9,7 +10,9 @@ import TollgateCore
 /// exactly as atomic. Durability: key changes are written (temp file + fsync + rename + directory
 /// fsync) before the call returns, so no issued or revoked key is lost; counters (TATs, budgets,
 /// usage) change on every request, so they are snapshotted the same way every `flushInterval` and at
-/// `shutdown()` — a crash loses at most that interval of counting. No file ever holds a secret, only
+/// `shutdown()` — a crash loses at most that interval of counting. A snapshot that cannot be written
+/// (disk full) is retried every interval and reported (`countersPersistenceError`, and a log line at
+/// most once a minute), never dropped in silence. No file ever holds a secret, only
 /// SHA-256 hashes. File I/O runs on a private serial dispatch queue, never in the cooperative pool.
 public final class MemoryStore: StateStore {
     public static let keysFileName = "keys.json"
@@ -22,12 +25,16 @@ public final class MemoryStore: StateStore {
     private let flushInterval: Duration
     private let ioQueue = DispatchQueue(label: "tollgate.memorystore.io")
     private let invalidations = InvalidationBroadcaster()
+    private let logger: Logger?
+    /// Why the last counters snapshot failed, and when that was last logged; nil after a success.
+    private let persistence = Mutex<(error: String?, loggedAt: ContinuousClock.Instant?)>((nil, nil))
 
     /// Opens (or creates) the store. `dataDirectory` nil keeps everything in memory only (tests).
     /// Throws `.corrupt` if existing files cannot be read, rather than starting without the keys.
-    public init(dataDirectory: String?, flushInterval: Duration = .seconds(1)) throws {
+    public init(dataDirectory: String?, flushInterval: Duration = .seconds(1), logger: Logger? = nil) throws {
         self.dataDirectory = dataDirectory
         self.flushInterval = flushInterval
+        self.logger = logger
         var initial = MemoryStoreState()
         if let dataDirectory {
             try AtomicFile.ensureDirectory(dataDirectory)
@@ -228,12 +235,41 @@ public final class MemoryStore: StateStore {
         }
     }
 
+    /// Why counters could not be written to the data directory lately (nil when the last write worked).
+    public var countersPersistenceError: String? { persistence.withLock { $0.error } }
+
+    /// The periodic snapshot; a failure is kept for `countersPersistenceError` and logged once a minute.
+    private func flushCounters() {
+        do {
+            try writeCounters()
+            let recovered = persistence.withLock { state -> Bool in
+                defer { state = (nil, nil) }
+                return state.error != nil
+            }
+            if recovered { logger?.info("usage counters are being written to the data directory again") }
+        } catch {
+            let reason = String(describing: error)
+            let now = ContinuousClock.now
+            let shouldLog = persistence.withLock { state -> Bool in
+                state.error = reason
+                guard state.loggedAt.map({ now - $0 >= .seconds(60) }) ?? true else { return false }
+                state.loggedAt = now
+                return true
+            }
+            if shouldLog {
+                logger?.error(
+                    "cannot write usage counters to the data directory; retrying every interval, a restart now would lose counting since then",
+                    metadata: ["store.data_directory": .string(dataDirectory ?? ""), "error": .string(reason)])
+            }
+        }
+    }
+
     private func scheduleFlush() {
         let components = flushInterval.components
         let nanos = Int(components.seconds) * 1_000_000_000 + Int(components.attoseconds / 1_000_000_000)
         ioQueue.asyncAfter(deadline: .now() + .nanoseconds(max(10_000_000, nanos))) { [weak self] in
             guard let self, !self.stopped.load(ordering: .relaxed) else { return }
-            if self.dirty.load(ordering: .relaxed) { try? self.writeCounters() }
+            if self.dirty.load(ordering: .relaxed) { self.flushCounters() }
             self.scheduleFlush()
         }
     }
