@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 import TollgateServer
+import UnixSignals
 
 /// `tollgate serve`: runs the gateway until SIGTERM, then drains and exits 0.
 struct ServeCommand: AsyncParsableCommand {
@@ -24,9 +25,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("upstream-threads"), help: "Threads driving libcurl transfers.") var upstreamThreads: Int = 1
     @Option(name: .customLong("io-threads"), help: "NIO event loops serving client connections (default: half the cores, at least 1).")
     var ioThreads: Int?
+    /// Long enough for any real answer (reasoning models can take minutes), short enough that a
+    /// request stuck on something that never answers cannot keep a stopping replica alive forever.
+    @Option(
+        name: .customLong("drain-timeout"),
+        help: "Seconds SIGTERM waits for in-flight requests and streams before cancelling them (then 10 s more at most).")
+    var drainTimeout: Int = 600
 
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if drainTimeout < 1 { throw ValidationError("--drain-timeout must be at least 1 second") }
     }
 
     func run() async throws {
@@ -58,6 +66,12 @@ struct ServeCommand: AsyncParsableCommand {
         let app = try server.makeApplication(extraServices: extra) { port in
             startupLogger.info("tollgate listening", metadata: ["address": .string("\(host):\(port)")])
         }
-        try await app.runService()
+        // What `app.runService()` does, plus a bound: after `drainTimeout` the remaining requests are
+        // cancelled (streams end, provider calls are aborted); a task that ignores cancellation for
+        // 10 s more ends the process (ServiceLifecycle's fatalError) rather than leave it hanging.
+        var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = .seconds(drainTimeout)
+        group.maximumCancellationDuration = .seconds(10)
+        try await ServiceGroup(configuration: group).run()
     }
 }

@@ -1,4 +1,4 @@
-"""SIGTERM drains an in-flight stream, the gateway exits 0, and its audit trail verifies."""
+"""SIGTERM drains in-flight streams (cancelling what outlasts --drain-timeout), exits 0, and the audit trail verifies."""
 import http.client
 import json
 import os
@@ -6,6 +6,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 
 from conftest import BINARY, DEMO_KEY, free_port, processes, wait_http, write_policy
 
@@ -46,3 +47,34 @@ audit: {path: audit/audit.jsonl, fsync: batch}
     bad = subprocess.run([BINARY, "audit", "verify", trail], capture_output=True, text=True)
     assert bad.returncode == 1
     assert f"{trail}:1:" in bad.stderr
+
+
+def test_sigterm_cancels_a_stream_that_outlasts_the_drain_timeout():
+    mock_port, gw_port = free_port(), free_port()
+    workdir = tempfile.mkdtemp(prefix="tollgate-drain-")
+    policy = write_policy(workdir, mock_port, """models:
+  slow: {targets: [{provider: mock, model: mock-slow}]}
+""")
+    with processes(["mock-provider", "--port", str(mock_port), "--chunk-delay-ms", "1000"],
+                   ["serve", "--config", policy, "--port", str(gw_port), "--data-dir", os.path.join(workdir, "data"),
+                    "--drain-timeout", "1"]) as (_, gw):
+        wait_http(f"http://127.0.0.1:{mock_port}/v1/models")
+        wait_http(f"http://127.0.0.1:{gw_port}/healthz")
+        conn = http.client.HTTPConnection("127.0.0.1", gw_port, timeout=30)
+        body = json.dumps({"model": "slow", "stream": True,
+                           "messages": [{"role": "user", "content": " ".join(["word"] * 60)}]})
+        conn.request("POST", "/v1/chat/completions", body,
+                     {"Authorization": "Bearer " + DEMO_KEY, "Content-Type": "application/json"})
+        resp = conn.getresponse()
+        assert resp.status == 200
+        assert resp.read1(65536).startswith(b"data: ")
+        started = time.time()
+        gw.send_signal(signal.SIGTERM)
+        # A minute-long stream: the drain waits 1 s, then cancels it, and the process ends.
+        assert gw.wait(timeout=15) == 0
+        assert time.time() - started < 12
+        try:
+            rest = resp.read()
+        except (http.client.IncompleteRead, ConnectionError) as cut:
+            rest = getattr(cut, "partial", b"")
+        assert not rest.rstrip().endswith(b"data: [DONE]")
