@@ -11,6 +11,20 @@ import time
 from conftest import BINARY, DEMO_KEY, free_port, processes, wait_http, write_policy
 
 
+def open_stream(gw_port, words):
+    """Starts a stream of `words` chunks from the slow mock model; returns the response and its first bytes."""
+    conn = http.client.HTTPConnection("127.0.0.1", gw_port, timeout=30)
+    body = json.dumps({"model": "slow", "stream": True,
+                       "messages": [{"role": "user", "content": " ".join(["word"] * words)}]})
+    conn.request("POST", "/v1/chat/completions", body,
+                 {"Authorization": "Bearer " + DEMO_KEY, "Content-Type": "application/json"})
+    resp = conn.getresponse()
+    assert resp.status == 200
+    first = resp.read1(65536)
+    assert first.startswith(b"data: ")
+    return resp, first
+
+
 def test_sigterm_drains_streams_and_exits_zero_with_a_verifiable_audit_trail():
     mock_port, gw_port = free_port(), free_port()
     workdir = tempfile.mkdtemp(prefix="tollgate-drain-")
@@ -22,15 +36,7 @@ audit: {path: audit/audit.jsonl, fsync: batch}
                    ["serve", "--config", policy, "--port", str(gw_port), "--data-dir", os.path.join(workdir, "data")]) as (_, gw):
         wait_http(f"http://127.0.0.1:{mock_port}/v1/models")
         wait_http(f"http://127.0.0.1:{gw_port}/healthz")
-        conn = http.client.HTTPConnection("127.0.0.1", gw_port, timeout=30)
-        body = json.dumps({"model": "slow", "stream": True,
-                           "messages": [{"role": "user", "content": " ".join(["word"] * 20)}]})
-        conn.request("POST", "/v1/chat/completions", body,
-                     {"Authorization": "Bearer " + DEMO_KEY, "Content-Type": "application/json"})
-        resp = conn.getresponse()
-        assert resp.status == 200
-        first = resp.read1(65536)
-        assert first.startswith(b"data: ")
+        resp, first = open_stream(gw_port, words=20)
         threading.Timer(0.2, lambda: gw.send_signal(signal.SIGTERM)).start()
         rest = resp.read()
         assert (first + rest).rstrip().endswith(b"data: [DONE]")
@@ -60,14 +66,7 @@ def test_sigterm_cancels_a_stream_that_outlasts_the_drain_timeout():
                     "--drain-timeout", "1"]) as (_, gw):
         wait_http(f"http://127.0.0.1:{mock_port}/v1/models")
         wait_http(f"http://127.0.0.1:{gw_port}/healthz")
-        conn = http.client.HTTPConnection("127.0.0.1", gw_port, timeout=30)
-        body = json.dumps({"model": "slow", "stream": True,
-                           "messages": [{"role": "user", "content": " ".join(["word"] * 60)}]})
-        conn.request("POST", "/v1/chat/completions", body,
-                     {"Authorization": "Bearer " + DEMO_KEY, "Content-Type": "application/json"})
-        resp = conn.getresponse()
-        assert resp.status == 200
-        assert resp.read1(65536).startswith(b"data: ")
+        resp, _ = open_stream(gw_port, words=60)
         started = time.time()
         gw.send_signal(signal.SIGTERM)
         # A minute-long stream: the drain waits 1 s, then cancels it, and the process ends.

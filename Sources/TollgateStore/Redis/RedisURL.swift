@@ -52,15 +52,8 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
         var username: String?
         var password: String?
         if let at = rest.lastIndex(of: "@") {
-            let credentials = rest[..<at]
+            (username, password) = Self.credentials(rest[..<at])
             rest = rest[rest.index(after: at)...]
-            if let colon = credentials.firstIndex(of: ":") {
-                let user = credentials[..<colon]
-                username = user.isEmpty ? nil : Self.percentDecoded(user)
-                password = Self.percentDecoded(credentials[credentials.index(after: colon)...])
-            } else if !credentials.isEmpty {
-                password = Self.percentDecoded(credentials)
-            }
         }
         var host = String(rest)
         var port = 6379
@@ -93,19 +86,12 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
         }
         var username: String?
         var password: String?
-        let credentials = rest[..<slash]
-        if !credentials.isEmpty {
-            guard credentials.last == "@" else {
+        let beforePath = rest[..<slash]
+        if !beforePath.isEmpty {
+            guard beforePath.last == "@" else {
                 throw StoreError.invalidArgument("Redis socket URL: only credentials (user:password@) may come before the path")
             }
-            let pair = credentials.dropLast()
-            if let colon = pair.firstIndex(of: ":") {
-                let user = pair[..<colon]
-                username = user.isEmpty ? nil : Self.percentDecoded(user)
-                password = Self.percentDecoded(pair[pair.index(after: colon)...])
-            } else if !pair.isEmpty {
-                password = Self.percentDecoded(pair)
-            }
+            (username, password) = Self.credentials(beforePath.dropLast())
         }
         var path = rest[slash...]
         var database = 0
@@ -128,6 +114,13 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
         let auth = password == nil ? "" : "\(username ?? ""):***@"
         if let socketPath { return "unix://\(auth)\(socketPath)?db=\(database)" }
         return "redis://\(auth)\(host):\(port)/\(database)"
+    }
+
+    /// `[user]:password` or `password`, percent-decoded; an empty user is none.
+    private static func credentials(_ text: Substring) -> (username: String?, password: String?) {
+        guard let colon = text.firstIndex(of: ":") else { return (nil, text.isEmpty ? nil : percentDecoded(text)) }
+        let user = text[..<colon]
+        return (user.isEmpty ? nil : percentDecoded(user), percentDecoded(text[text.index(after: colon)...]))
     }
 
     private static func percentDecoded(_ text: Substring) -> String {
