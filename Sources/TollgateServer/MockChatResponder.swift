@@ -61,7 +61,9 @@ struct MockChatResponder: Sendable {
         let promptTokens = max(1, messages.reduce(0) { $0 + ((try? MessageContent.text(of: $1["content"], param: ""))?.count ?? 0) } / 4)
         let reply = faults.reply ?? "Hello from the Tollgate mock provider. You said: \(lastUser.prefix(200))"
         let words = reply.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
-        let completionTokens = words.count
+        // `n` choices, all with the same answer; streamed, their chunks interleave as OpenAI's do.
+        let choiceCount = min(max(body["n"]?.intValue ?? 1, 1), 8)
+        let completionTokens = words.count * choiceCount
         let pieces: [String]
         if let size = faults.chunkChars {
             var parts: [String] = []
@@ -84,11 +86,13 @@ struct MockChatResponder: Sendable {
         if body["stream"]?.boolValue != true {
             return Self.json(.object([
                 ("id", .string(id)), ("object", .string("chat.completion")), ("created", .number(created)), ("model", .string(model)),
-                ("choices", .array([.object([
-                    ("index", .number("0")),
-                    ("message", .object([("role", .string("assistant")), ("content", .string(reply))])),
-                    ("finish_reason", .string("stop")),
-                ])])),
+                ("choices", .array((0..<choiceCount).map { index in
+                    .object([
+                        ("index", .number(String(index))),
+                        ("message", .object([("role", .string("assistant")), ("content", .string(reply))])),
+                        ("finish_reason", .string("stop")),
+                    ])
+                })),
                 ("usage", usage),
             ]))
         }
@@ -97,21 +101,25 @@ struct MockChatResponder: Sendable {
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            func chunk(_ delta: JSONValue, finish: String?) -> ByteBuffer {
+            func chunk(_ delta: JSONValue, finish: String?, index: Int) -> ByteBuffer {
                 let payload: JSONValue = .object([
                     ("id", .string(id)), ("object", .string("chat.completion.chunk")), ("created", .number(created)), ("model", .string(model)),
-                    ("choices", .array([.object([("index", .number("0")), ("delta", delta), ("finish_reason", finish.map(JSONValue.string) ?? .null)])])),
+                    ("choices", .array([.object([("index", .number(String(index))), ("delta", delta), ("finish_reason", finish.map(JSONValue.string) ?? .null)])])),
                 ])
                 return ByteBuffer(bytes: SSEEvent.encode(JSONWriter.bytes(payload)))
             }
-            try await writer.write(chunk(.object([("role", .string("assistant")), ("content", .string(""))]), finish: nil))
+            for index in 0..<choiceCount {
+                try await writer.write(chunk(.object([("role", .string("assistant")), ("content", .string(""))]), finish: nil, index: index))
+            }
             for (i, piece) in pieces.enumerated() {
                 if let reset = faults.resetAfterChunks, i >= reset { throw ResetError() }
                 if let stall = faults.stallAfterChunks, i == stall { try await Task.sleep(for: .milliseconds(faults.stallMs)) }
                 if faults.chunkDelayMs > 0 { try await Task.sleep(for: .milliseconds(faults.chunkDelayMs)) }
-                try await writer.write(chunk(.object([("content", .string(piece))]), finish: nil))
+                for index in 0..<choiceCount {
+                    try await writer.write(chunk(.object([("content", .string(piece))]), finish: nil, index: index))
+                }
             }
-            try await writer.write(chunk(.object([]), finish: "stop"))
+            for index in 0..<choiceCount { try await writer.write(chunk(.object([]), finish: "stop", index: index)) }
             if includeUsage {
                 let payload: JSONValue = .object([
                     ("id", .string(id)), ("object", .string("chat.completion.chunk")), ("created", .number(created)), ("model", .string(model)),

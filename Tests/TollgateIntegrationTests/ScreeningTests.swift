@@ -107,6 +107,28 @@ import TollgateServer
         }
     }
 
+    /// With `n: 2` the choices' chunks interleave; each choice keeps its own held-back text.
+    @Test func interleavedChoicesAreEachRedactedWithoutMixingTheirText() async throws {
+        let faults = MockFaults(reply: "Sure, the address is carol.danvers@example.net and nothing else.", chunkChars: 5)
+        try await GatewayHarness.withMocks([faults]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks, extra: Self.screening())) { gw in
+                let reply = try await gw.chat("m0", content: "address?", stream: true, extra: #", "n": 2"#)
+                #expect(reply.status == 200)
+                #expect(!reply.text.contains("carol.danvers"))
+                let texts = try SSEText.contentByChoice(of: reply.text)
+                #expect(texts.keys.sorted() == [0, 1])
+                for (index, text) in texts {
+                    #expect(text.hasPrefix("Sure, the address is [EMAIL_"), "choice \(index): \(text)")
+                    #expect(text.hasSuffix("] and nothing else."), "choice \(index): \(text)")
+                }
+                let whole = try await gw.chat("m0", content: "address?", extra: #", "n": 2"#)
+                let choices = whole.json?["choices"] as? [[String: Any]] ?? []
+                #expect(choices.count == 2)
+                #expect(!whole.text.contains("carol.danvers"))
+            }
+        }
+    }
+
     @Test func restoreGivesTheClientItsOwnValuesBack() async throws {
         try await GatewayHarness.withMocks([MockFaults()]) { mocks in
             try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks, extra: Self.screening(restore: true))) { gw in
@@ -196,15 +218,21 @@ import TollgateServer
 /// Joins the `delta.content` of every chunk of an SSE body.
 enum SSEText {
     static func content(of body: String) throws -> String {
-        var text = ""
+        try contentByChoice(of: body).sorted { $0.key < $1.key }.map(\.value).joined()
+    }
+
+    /// Each choice's text, assembled from its own deltas (choices of `n > 1` interleave).
+    static func contentByChoice(of body: String) throws -> [Int: String] {
+        var texts: [Int: String] = [:]
         for event in body.components(separatedBy: "\n\n") where event.hasPrefix("data: ") {
             let payload = String(event.dropFirst(6))
             if payload == "[DONE]" { continue }
             guard let json = try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any] else { continue }
             for choice in json["choices"] as? [[String: Any]] ?? [] {
-                if let content = (choice["delta"] as? [String: Any])?["content"] as? String { text += content }
+                let index = choice["index"] as? Int ?? 0
+                if let content = (choice["delta"] as? [String: Any])?["content"] as? String { texts[index, default: ""] += content }
             }
         }
-        return text
+        return texts
     }
 }
