@@ -109,12 +109,13 @@ public final class RedactionSession: Sendable {
 
 extension RedactionSession {
     /// Restores only placeholders issued before `counts` was taken (the request's own values),
-    /// so PII that first appears in a response stays redacted even when `restore` is on.
-    public func restore(_ text: String, issuedBefore counts: [PIIType: Int]) -> String {
+    /// so PII that first appears in a response stays redacted even when `restore` is on. `escape`
+    /// encodes each value for where it lands (inside a JSON string for tool-call arguments).
+    public func restore(_ text: String, issuedBefore counts: [PIIType: Int], escape: (String) -> String = { $0 }) -> String {
         let (originals, floors) = state.withLock { ($0.valueByPlaceholder, $0.floors) }
         guard !originals.isEmpty else { return text }
         return Self.replacePlaceholders(in: text) { placeholder in
-            Self.isRequestPlaceholder(placeholder, counts: counts, floors: floors) ? originals[String(placeholder)] : nil
+            Self.isRequestPlaceholder(placeholder, counts: counts, floors: floors) ? originals[String(placeholder)].map(escape) : nil
         }
     }
 

@@ -59,11 +59,20 @@ struct MockChatResponder: Sendable {
         let messages = body["messages"]?.arrayValue ?? []
         let lastUser = messages.last(where: { $0["role"]?.stringValue == "user" }).flatMap { try? MessageContent.text(of: $0["content"], param: "") } ?? ""
         let promptTokens = max(1, messages.reduce(0) { $0 + ((try? MessageContent.text(of: $1["content"], param: ""))?.count ?? 0) } / 4)
-        let reply = faults.reply ?? "Hello from the Tollgate mock provider. You said: \(lastUser.prefix(200))"
+        let text = faults.reply ?? "Hello from the Tollgate mock provider. You said: \(lastUser.prefix(200))"
+        // A tool call carries the text as its (JSON) arguments; the pieces below are then argument fragments.
+        let reply = faults.toolCall ? String(decoding: JSONWriter.bytes(.object([("query", .string(text))])), as: UTF8.self) : text
         let words = reply.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
         // `n` choices, all with the same answer; streamed, their chunks interleave as OpenAI's do.
         let choiceCount = min(max(body["n"]?.intValue ?? 1, 1), 8)
         let completionTokens = words.count * choiceCount
+        let finishReason = faults.toolCall ? "tool_calls" : "stop"
+        @Sendable func toolCall(arguments: String, opening: Bool) -> JSONValue {
+            var call: [(String, JSONValue)] = [("index", .number("0"))]
+            if opening { call += [("id", .string("call_mock1")), ("type", .string("function"))] }
+            let function: [(String, JSONValue)] = (opening ? [("name", .string("lookup"))] : []) + [("arguments", .string(arguments))]
+            return .array([.object(call + [("function", .object(function))])])
+        }
         let pieces: [String]
         if let size = faults.chunkChars {
             var parts: [String] = []
@@ -89,8 +98,11 @@ struct MockChatResponder: Sendable {
                 ("choices", .array((0..<choiceCount).map { index in
                     .object([
                         ("index", .number(String(index))),
-                        ("message", .object([("role", .string("assistant")), ("content", .string(reply))])),
-                        ("finish_reason", .string("stop")),
+                        ("message", .object(
+                            faults.toolCall
+                                ? [("role", .string("assistant")), ("content", .null), ("tool_calls", toolCall(arguments: reply, opening: true))]
+                                : [("role", .string("assistant")), ("content", .string(reply))])),
+                        ("finish_reason", .string(finishReason)),
                     ])
                 })),
                 ("usage", usage),
@@ -109,17 +121,23 @@ struct MockChatResponder: Sendable {
                 return ByteBuffer(bytes: SSEEvent.encode(JSONWriter.bytes(payload)))
             }
             for index in 0..<choiceCount {
-                try await writer.write(chunk(.object([("role", .string("assistant")), ("content", .string(""))]), finish: nil, index: index))
+                let opening: JSONValue =
+                    faults.toolCall
+                    ? .object([("role", .string("assistant")), ("content", .null), ("tool_calls", toolCall(arguments: "", opening: true))])
+                    : .object([("role", .string("assistant")), ("content", .string(""))])
+                try await writer.write(chunk(opening, finish: nil, index: index))
             }
             for (i, piece) in pieces.enumerated() {
                 if let reset = faults.resetAfterChunks, i >= reset { throw ResetError() }
                 if let stall = faults.stallAfterChunks, i == stall { try await Task.sleep(for: .milliseconds(faults.stallMs)) }
                 if faults.chunkDelayMs > 0 { try await Task.sleep(for: .milliseconds(faults.chunkDelayMs)) }
+                let delta: JSONValue =
+                    faults.toolCall ? .object([("tool_calls", toolCall(arguments: piece, opening: false))]) : .object([("content", .string(piece))])
                 for index in 0..<choiceCount {
-                    try await writer.write(chunk(.object([("content", .string(piece))]), finish: nil, index: index))
+                    try await writer.write(chunk(delta, finish: nil, index: index))
                 }
             }
-            for index in 0..<choiceCount { try await writer.write(chunk(.object([]), finish: "stop", index: index)) }
+            for index in 0..<choiceCount { try await writer.write(chunk(.object([]), finish: finishReason, index: index)) }
             if includeUsage {
                 let payload: JSONValue = .object([
                     ("id", .string(id)), ("object", .string("chat.completion.chunk")), ("created", .number(created)), ("model", .string(model)),

@@ -22,12 +22,15 @@ public struct MockFaults: Sendable, Equatable {
     /// Stream the reply in pieces of this many characters instead of word by word, so tests can
     /// split a value across chunks.
     public var chunkChars: Int?
+    /// Answer with a call of a `lookup` tool whose arguments are `{"query": <reply>}` instead of text.
+    public var toolCall: Bool
 
     public init(
         status: Int? = nil, errorRate: Double = 0, latencyMs: Int = 0, chunkDelayMs: Int = 0, stallAfterChunks: Int? = nil,
         stallMs: Int = 60_000, resetAfterChunks: Int? = nil, retryAfterSeconds: Int? = nil, reply: String? = nil,
-        chunkChars: Int? = nil
+        chunkChars: Int? = nil, toolCall: Bool = false
     ) {
+        self.toolCall = toolCall
         self.chunkChars = chunkChars
         self.status = status
         self.errorRate = errorRate
@@ -54,6 +57,7 @@ public struct MockFaults: Sendable, Equatable {
         if let v = json["retry_after"]?.intValue { f.retryAfterSeconds = v }
         if let v = json["reply"]?.stringValue { f.reply = v }
         if let v = json["chunk_chars"]?.intValue, v > 0 { f.chunkChars = v }
+        if let v = json["tool_call"]?.boolValue { f.toolCall = v }
         if json["status"] == .null { f.status = nil }
         return f
     }

@@ -108,22 +108,43 @@ struct ScreeningStage: Sendable {
         guard let choices = parsed["choices"]?.arrayValue else { return body }
         var changed = false
         let newChoices: [JSONValue] = choices.map { choice in
-            guard let message = choice["message"], let content = message["content"]?.stringValue else { return choice }
-            let screened = screenText(content, runtime: runtime, session: session, requestCounts: requestCounts, restoring: restore)
-            if screened == content { return choice }
-            changed = true
-            return choice.setting("message", to: message.setting("content", to: .string(screened)))
+            guard var message = choice["message"] else { return choice }
+            if let content = message["content"]?.stringValue {
+                let screened = screenText(content, runtime: runtime, session: session, requestCounts: requestCounts, restoring: restore)
+                if screened != content {
+                    changed = true
+                    message = message.setting("content", to: .string(screened))
+                }
+            }
+            // Tool-call arguments are what an agent acts on: the same screen, restored values
+            // escaped for the JSON text the arguments are.
+            if let calls = message["tool_calls"]?.arrayValue {
+                let screenedCalls: [JSONValue] = calls.map { call in
+                    guard let function = call["function"], let arguments = function["arguments"]?.stringValue else { return call }
+                    let screened = screenText(arguments, runtime: runtime, session: session, requestCounts: requestCounts, restoring: restore, insideJSONString: true)
+                    if screened == arguments { return call }
+                    changed = true
+                    return call.setting("function", to: function.setting("arguments", to: .string(screened)))
+                }
+                message = message.setting("tool_calls", to: .array(screenedCalls))
+            }
+            return choice.setting("message", to: message)
         }
         guard changed else { return body }
         return JSONWriter.bytes(parsed.setting("choices", to: .array(newChoices)))
     }
 
-    func screenText(_ text: String, runtime: ScreeningRuntime, session: RedactionSession, requestCounts: [PIIType: Int], restoring: Bool = true) -> String {
+    func screenText(
+        _ text: String, runtime: ScreeningRuntime, session: RedactionSession, requestCounts: [PIIType: Int], restoring: Bool = true,
+        insideJSONString: Bool = false
+    ) -> String {
         var out = text
         if runtime.settings.screenResponses && !runtime.redactTypes.isEmpty {
             out = runtime.engine.redact(out, types: runtime.redactTypes.union(runtime.blockTypes), session: session)
         }
-        if restoring && runtime.settings.restore { out = session.restore(out, issuedBefore: requestCounts) }
+        if restoring && runtime.settings.restore {
+            out = session.restore(out, issuedBefore: requestCounts, escape: insideJSONString ? JSONStringEscape.escaped : { $0 })
+        }
         return out
     }
 
@@ -163,5 +184,14 @@ enum MessageRedactor {
             }
         }
         return (out, changed)
+    }
+}
+
+/// A value put back inside JSON text (tool-call arguments): escaped as a JSON string's content, so a
+/// restored value with a quote, backslash or newline (a PEM key) keeps the arguments valid JSON.
+enum JSONStringEscape {
+    static func escaped(_ value: String) -> String {
+        let quoted = JSONWriter.bytes(.string(value))
+        return String(decoding: quoted.dropFirst().dropLast(), as: UTF8.self)
     }
 }

@@ -5,12 +5,21 @@ import TollgateScreening
 /// Screens one streamed response event by event, holding back a small window of text so an
 /// entity split across chunks is still redacted, and flushing it before the stream ends.
 ///
-/// Each choice (`n > 1`) has its own window: their chunks interleave, and one choice's held-back
-/// text must come out in that choice, not in whichever chunk comes next.
+/// Each choice (`n > 1`) and each of its tool calls has its own window: their chunks interleave, and
+/// held-back text must come out where it came from. Tool-call arguments get the same screen as
+/// content (they are what an agent acts on), with restored values escaped for the JSON they are in.
 final class StreamScreen: Sendable {
+    /// One stream of text: a choice's content (`tool` nil) or one tool call's arguments.
+    private struct Slot: Hashable, Comparable {
+        let choice: Int
+        let tool: Int?
+
+        static func < (a: Slot, b: Slot) -> Bool { (a.choice, a.tool ?? -1) < (b.choice, b.tool ?? -1) }
+    }
+
     private struct State {
-        var redactors: [Int: StreamRedactor] = [:]
-        /// The last content chunk, reused as the envelope of flush chunks.
+        var redactors: [Slot: StreamRedactor] = [:]
+        /// The last chunk with choices, reused as the envelope of flush chunks.
         var template: JSONValue?
     }
 
@@ -34,65 +43,101 @@ final class StreamScreen: Sendable {
         guard let data = SSEEvent.data(event) else { return event }
         if data == SSEEvent.done { return flush() + event }
         guard let json = try? JSONParser.parse(data), let choices = json["choices"]?.arrayValue, !choices.isEmpty else { return event }
+        state.withLock { $0.template = json }
         var before: [UInt8] = []
         var rewritten: [JSONValue] = []
         var everythingHeld = true
         for choice in choices {
             let index = choice["index"]?.intValue ?? 0
             let finished = choice["finish_reason"].map { $0 != .null } ?? false
-            guard let delta = choice["delta"], let content = delta["content"]?.stringValue else {
-                // A choice ending without text of its own: what it still holds goes out just before.
-                if finished { before += flushChunk(index: index, text: take(index)) }
+            guard var delta = choice["delta"] else {
                 rewritten.append(choice)
                 everythingHeld = false
                 continue
             }
-            let released = state.withLock { state -> String in
-                state.template = json
-                var redactor = state.redactors[index] ?? makeRedactor()
-                var out = redactor.feed(content)
-                if finished { out += redactor.finish() }
-                state.redactors[index] = finished ? nil : redactor
-                return out
+            var held = !finished
+            var contentEnded = false
+            if let content = delta["content"]?.stringValue {
+                let text = screen(content, slot: Slot(choice: index, tool: nil), ending: finished)
+                held = held && text.isEmpty
+                contentEnded = finished
+                delta = delta.setting("content", to: .string(text))
             }
-            let text = finalize(released)
-            if !(text.isEmpty && !finished && (delta.objectValue?.count ?? 0) == 1) { everythingHeld = false }
-            rewritten.append(choice.setting("delta", to: delta.setting("content", to: .string(text))))
+            if let calls = delta["tool_calls"]?.arrayValue {
+                let screened: [JSONValue] = calls.enumerated().map { position, call in
+                    guard let function = call["function"], let arguments = function["arguments"]?.stringValue else {
+                        held = false
+                        return call
+                    }
+                    let slot = Slot(choice: index, tool: call["index"]?.intValue ?? position)
+                    let text = screen(arguments, slot: slot, ending: false)
+                    held = held && text.isEmpty && (call.objectValue?.count ?? 0) == 2 && (function.objectValue?.count ?? 0) == 1
+                    return call.setting("function", to: function.setting("arguments", to: .string(text)))
+                }
+                delta = delta.setting("tool_calls", to: .array(screened))
+            }
+            let otherKeys = (delta.objectValue ?? []).contains { $0.0 != "content" && $0.0 != "tool_calls" }
+            if held && !otherKeys { rewritten.append(choice.setting("delta", to: delta)); continue }
+            everythingHeld = false
+            // A choice that ends: whatever its windows still hold goes out just before its last chunk.
+            if finished { before += flush(choice: index, includingContent: !contentEnded) }
+            rewritten.append(choice.setting("delta", to: delta))
         }
         // Everything in this event is held back for now: send nothing rather than empty chunks.
         if everythingHeld { return before }
         return before + SSEEvent.encode(JSONWriter.bytes(json.setting("choices", to: .array(rewritten))))
     }
 
-    /// Releases whatever every choice still holds, one content chunk per choice (empty when nothing is held).
+    /// Releases whatever every window still holds, one chunk per window (empty when nothing is held).
     func flush() -> [UInt8] {
-        let indexes = state.withLock { $0.redactors.keys.sorted() }
-        return indexes.flatMap { flushChunk(index: $0, text: take($0)) }
+        let slots = state.withLock { $0.redactors.keys.sorted() }
+        return slots.flatMap { flushChunk($0, text: take($0)) }
     }
 
-    private func makeRedactor() -> StreamRedactor {
-        StreamRedactor(engine: runtime.engine, types: types, session: session, window: window, minimumHold: runtime.settings.streamHoldback)
+    private func flush(choice: Int, includingContent: Bool) -> [UInt8] {
+        let slots = state.withLock { $0.redactors.keys.filter { $0.choice == choice && ($0.tool != nil || includingContent) }.sorted() }
+        return slots.flatMap { flushChunk($0, text: take($0)) }
     }
 
-    /// What choice `index` still holds back; its window closes.
-    private func take(_ index: Int) -> String {
+    /// Feeds `text` to the slot's window and returns what it releases, screened and restored.
+    private func screen(_ text: String, slot: Slot, ending: Bool) -> String {
+        let released = state.withLock { state -> String in
+            var redactor = state.redactors[slot] ?? StreamRedactor(
+                engine: runtime.engine, types: types, session: session, window: window, minimumHold: runtime.settings.streamHoldback)
+            var out = redactor.feed(text)
+            if ending { out += redactor.finish() }
+            state.redactors[slot] = ending ? nil : redactor
+            return out
+        }
+        return finalize(released, slot: slot)
+    }
+
+    /// What the slot still holds back; its window closes.
+    private func take(_ slot: Slot) -> String {
         state.withLock { state in
-            guard var redactor = state.redactors.removeValue(forKey: index) else { return "" }
+            guard var redactor = state.redactors.removeValue(forKey: slot) else { return "" }
             return redactor.finish()
         }
     }
 
-    private func flushChunk(index: Int, text rest: String) -> [UInt8] {
+    private func flushChunk(_ slot: Slot, text rest: String) -> [UInt8] {
         guard !rest.isEmpty else { return [] }
-        let text = finalize(rest)
+        let text = finalize(rest, slot: slot)
+        let delta: JSONValue =
+            if let tool = slot.tool {
+                .object([("tool_calls", .array([.object([("index", .number(String(tool))), ("function", .object([("arguments", .string(text))]))])]))])
+            } else {
+                .object([("content", .string(text))])
+            }
         let envelope = state.withLock { $0.template } ?? .object([("object", .string("chat.completion.chunk"))])
         let chunk = envelope.setting("choices", to: .array([.object([
-            ("index", .number(String(index))), ("delta", .object([("content", .string(text))])), ("finish_reason", .null),
+            ("index", .number(String(slot.choice))), ("delta", delta), ("finish_reason", .null),
         ])]))
         return SSEEvent.encode(JSONWriter.bytes(chunk))
     }
 
-    private func finalize(_ text: String) -> String {
-        runtime.settings.restore ? session.restore(text, issuedBefore: requestCounts) : text
+    private func finalize(_ text: String, slot: Slot) -> String {
+        guard runtime.settings.restore else { return text }
+        return session.restore(text, issuedBefore: requestCounts, escape: slot.tool == nil ? { $0 } : JSONStringEscape.escaped)
     }
 }

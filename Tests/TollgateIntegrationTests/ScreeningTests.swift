@@ -129,6 +129,48 @@ import TollgateServer
         }
     }
 
+    /// An agent's tool call is built from what the provider saw (placeholders): restore puts the
+    /// client's own values back into the arguments, which stay valid JSON.
+    @Test func toolCallArgumentsAreRestoredAndStayJSON() async throws {
+        try await GatewayHarness.withMocks([MockFaults(toolCall: true)]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks, extra: Self.screening(restore: true))) { gw in
+                for stream in [false, true] {
+                    let reply = try await gw.chat("m0", content: "look up dave@example.com", stream: stream)
+                    #expect(reply.status == 200)
+                    let arguments = stream ? try SSEText.toolArguments(of: reply.text) : Self.toolArguments(reply.json)
+                    let decoded = try JSONSerialization.jsonObject(with: Data(arguments.utf8)) as? [String: Any]
+                    #expect((decoded?["query"] as? String)?.contains("look up dave@example.com") == true, "stream \(stream): \(arguments)")
+                }
+                let seen = try await lastRequest(mocks[0])
+                #expect(!(seen["body"] as? String ?? "").contains("dave@example.com"))
+            }
+        }
+    }
+
+    /// PII the model puts into tool-call arguments is redacted like content, also split across chunks.
+    @Test func inventedPIIInStreamedToolCallArgumentsIsRedacted() async throws {
+        let faults = MockFaults(reply: "mail carol.danvers@example.net today", chunkChars: 5, toolCall: true)
+        try await GatewayHarness.withMocks([faults]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks, extra: Self.screening())) { gw in
+                let streamed = try await gw.chat("m0", content: "who?", stream: true)
+                #expect(!streamed.text.contains("carol"))
+                let arguments = try SSEText.toolArguments(of: streamed.text)
+                let decoded = try JSONSerialization.jsonObject(with: Data(arguments.utf8)) as? [String: Any]
+                #expect((decoded?["query"] as? String)?.hasPrefix("mail [EMAIL_") == true, "\(arguments)")
+                #expect(streamed.text.contains("\"finish_reason\":\"tool_calls\""))
+                let whole = try await gw.chat("m0", content: "who?")
+                #expect(!whole.text.contains("carol"))
+                #expect(Self.toolArguments(whole.json).contains("[EMAIL_"))
+            }
+        }
+    }
+
+    static func toolArguments(_ json: [String: Any]?) -> String {
+        let choice = (json?["choices"] as? [[String: Any]])?.first
+        let call = ((choice?["message"] as? [String: Any])?["tool_calls"] as? [[String: Any]])?.first
+        return (call?["function"] as? [String: Any])?["arguments"] as? String ?? ""
+    }
+
     @Test func restoreGivesTheClientItsOwnValuesBack() async throws {
         try await GatewayHarness.withMocks([MockFaults()]) { mocks in
             try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks, extra: Self.screening(restore: true))) { gw in
@@ -219,6 +261,22 @@ import TollgateServer
 enum SSEText {
     static func content(of body: String) throws -> String {
         try contentByChoice(of: body).sorted { $0.key < $1.key }.map(\.value).joined()
+    }
+
+    /// The first tool call's arguments, assembled from their fragments.
+    static func toolArguments(of body: String) throws -> String {
+        var arguments = ""
+        for event in body.components(separatedBy: "\n\n") where event.hasPrefix("data: ") {
+            let payload = String(event.dropFirst(6))
+            if payload == "[DONE]" { continue }
+            guard let json = try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any] else { continue }
+            for choice in json["choices"] as? [[String: Any]] ?? [] {
+                for call in (choice["delta"] as? [String: Any])?["tool_calls"] as? [[String: Any]] ?? [] {
+                    if let piece = (call["function"] as? [String: Any])?["arguments"] as? String { arguments += piece }
+                }
+            }
+        }
+        return arguments
     }
 
     /// Each choice's text, assembled from its own deltas (choices of `n > 1` interleave).
