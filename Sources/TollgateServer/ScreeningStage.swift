@@ -54,7 +54,7 @@ struct ScreeningStage: Sendable {
         if redacted.changed {
             chat.overrides.append(("messages", .array(redacted.messages)))
             chat.messages = redacted.messages.map {
-                ChatMessageText(role: $0["role"]?.stringValue ?? "", text: (try? MessageContent.text(of: $0["content"], param: "")) ?? "")
+                ChatMessageText(role: $0["role"]?.stringValue ?? "", text: (try? MessageContent.screenableText(of: $0, param: "")) ?? "")
             }
             result.requestCounts = session.counts
             result.flags.append(contentsOf: session.counts.keys.map { "redacted:\($0.rawValue)" }.sorted())
@@ -155,12 +155,28 @@ struct ScreeningStage: Sendable {
     }
 }
 
-/// Redacts the text of every message (string content and text parts) in a chat body.
+/// Redacts the text of every message (string content, text parts, and the arguments of an
+/// assistant's earlier tool calls) in a chat body.
 enum MessageRedactor {
     static func redact(_ body: JSONValue, engine: ScreeningEngine, types: Set<PIIType>, session: RedactionSession) -> (messages: [JSONValue], changed: Bool) {
         guard let messages = body["messages"]?.arrayValue else { return ([], false) }
         var changed = false
-        let out: [JSONValue] = messages.map { message in
+        let out: [JSONValue] = messages.map { original in
+            var message = original
+            if let calls = original["tool_calls"]?.arrayValue {
+                var callsChanged = false
+                let redactedCalls: [JSONValue] = calls.map { call in
+                    guard let function = call["function"], let arguments = function["arguments"]?.stringValue else { return call }
+                    let redacted = engine.redact(arguments, types: types, session: session)
+                    if redacted == arguments { return call }
+                    callsChanged = true
+                    return call.setting("function", to: function.setting("arguments", to: .string(redacted)))
+                }
+                if callsChanged {
+                    changed = true
+                    message = original.setting("tool_calls", to: .array(redactedCalls))
+                }
+            }
             switch message["content"] {
             case .some(.string(let text)):
                 let redacted = engine.redact(text, types: types, session: session)

@@ -165,6 +165,35 @@ import TollgateServer
         }
     }
 
+    /// An agent sends its earlier tool calls back in the history; their arguments (which restore may
+    /// have filled with the client's values) are redacted before the provider like any content.
+    @Test func toolCallArgumentsInTheHistoryReachTheProviderRedacted() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks, extra: Self.screening(restore: true))) { gw in
+                let history: [String: Any] = [
+                    "model": "m0",
+                    "messages": [
+                        ["role": "user", "content": "find my account"],
+                        ["role": "assistant", "content": NSNull(), "tool_calls": [[
+                            "id": "call_1", "type": "function",
+                            "function": ["name": "lookup", "arguments": #"{"query": "dave@example.com"}"#],
+                        ]]],
+                        ["role": "tool", "tool_call_id": "call_1", "content": "one account found"],
+                        ["role": "user", "content": "thanks"],
+                    ],
+                ]
+                let body = String(decoding: try JSONSerialization.data(withJSONObject: history), as: UTF8.self)
+                let reply = try await gw.request("POST", "/v1/chat/completions", body: body)
+                #expect(reply.status == 200, "\(reply.text)")
+                let seen = try await lastRequest(mocks[0])
+                let forwarded = seen["body"] as? String ?? ""
+                #expect(!forwarded.contains("dave@example.com"))
+                #expect(forwarded.contains("[EMAIL_1]"))
+                #expect(forwarded.contains("call_1"), "the rest of the tool call is forwarded untouched")
+            }
+        }
+    }
+
     static func toolArguments(_ json: [String: Any]?) -> String {
         let choice = (json?["choices"] as? [[String: Any]])?.first
         let call = ((choice?["message"] as? [String: Any])?["tool_calls"] as? [[String: Any]])?.first

@@ -56,7 +56,7 @@ public struct ChatCompletionRequest: Sendable {
             guard let role = item["role"]?.stringValue else {
                 throw .invalidRequest("Missing or invalid 'messages[\(i)].role'.", param: "messages[\(i)].role")
             }
-            let text = try MessageContent.text(of: item["content"], param: "messages[\(i)].content")
+            let text = try MessageContent.screenableText(of: item, param: "messages[\(i)]")
             messages.append(ChatMessageText(role: role, text: text))
         }
         let maxCompletionTokens = try RequestParsing.optionalInt(body, "max_completion_tokens")
@@ -107,6 +107,18 @@ public enum MessageContent {
         default:
             throw .invalidRequest("Invalid type for '\(param)': expected a string or an array of content parts.", param: param)
         }
+    }
+
+    /// A message's content text and, for an assistant's tool calls, their arguments: everything a
+    /// screen must see. An agent sends its earlier tool calls back in the history, and their
+    /// arguments carry what it got back (restored PII included).
+    public static func screenableText(of message: JSONValue, param: String) throws(GatewayError) -> String {
+        var text = try self.text(of: message["content"], param: param + ".content")
+        for call in message["tool_calls"]?.arrayValue ?? [] {
+            guard let arguments = call["function"]?["arguments"]?.stringValue, !arguments.isEmpty else { continue }
+            text += text.isEmpty ? arguments : "\n" + arguments
+        }
+        return text
     }
 }
 
