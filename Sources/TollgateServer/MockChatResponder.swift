@@ -67,6 +67,12 @@ struct MockChatResponder: Sendable {
         let choiceCount = min(max(body["n"]?.intValue ?? 1, 1), 8)
         let completionTokens = words.count * choiceCount
         let finishReason = faults.toolCall ? "tool_calls" : "stop"
+        // `logprobs: true` gets each piece back as a token, as OpenAI's `logprobs.content` has them.
+        let wantsLogprobs = body["logprobs"]?.boolValue == true && !faults.toolCall
+        @Sendable func logprobs(_ tokens: [String]) -> JSONValue {
+            guard wantsLogprobs else { return .null }
+            return .object([("content", .array(tokens.map { .object([("token", .string($0)), ("logprob", .number("-0.1"))]) }))])
+        }
         @Sendable func toolCall(arguments: String, opening: Bool) -> JSONValue {
             var call: [(String, JSONValue)] = [("index", .number("0"))]
             if opening { call += [("id", .string("call_mock1")), ("type", .string("function"))] }
@@ -103,6 +109,7 @@ struct MockChatResponder: Sendable {
                                 ? [("role", .string("assistant")), ("content", .null), ("tool_calls", toolCall(arguments: reply, opening: true))]
                                 : [("role", .string("assistant")), ("content", .string(reply))])),
                         ("finish_reason", .string(finishReason)),
+                        ("logprobs", logprobs(pieces)),
                     ])
                 })),
                 ("usage", usage),
@@ -114,9 +121,13 @@ struct MockChatResponder: Sendable {
         headers[.cacheControl] = "no-cache"
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             func chunk(_ delta: JSONValue, finish: String?, index: Int) -> ByteBuffer {
+                let tokens = delta["content"]?.stringValue.map { $0.isEmpty ? [] : [$0] } ?? []
                 let payload: JSONValue = .object([
                     ("id", .string(id)), ("object", .string("chat.completion.chunk")), ("created", .number(created)), ("model", .string(model)),
-                    ("choices", .array([.object([("index", .number(String(index))), ("delta", delta), ("finish_reason", finish.map(JSONValue.string) ?? .null)])])),
+                    ("choices", .array([.object([
+                        ("index", .number(String(index))), ("delta", delta), ("finish_reason", finish.map(JSONValue.string) ?? .null),
+                        ("logprobs", logprobs(tokens)),
+                    ])])),
                 ])
                 return ByteBuffer(bytes: SSEEvent.encode(JSONWriter.bytes(payload)))
             }

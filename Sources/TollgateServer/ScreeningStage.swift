@@ -128,10 +128,20 @@ struct ScreeningStage: Sendable {
                 }
                 message = message.setting("tool_calls", to: .array(screenedCalls))
             }
+            // Log probabilities spell out the original tokens, redacted or not: they go when responses are redacted.
+            if redactsResponses(runtime), let logprobs = choice["logprobs"], logprobs != .null {
+                changed = true
+                return choice.setting("message", to: message).setting("logprobs", to: .null)
+            }
             return choice.setting("message", to: message)
         }
         guard changed else { return body }
         return JSONWriter.bytes(parsed.setting("choices", to: .array(newChoices)))
+    }
+
+    /// Whether response text is redacted (not only restored).
+    func redactsResponses(_ runtime: ScreeningRuntime) -> Bool {
+        runtime.settings.screenResponses && !runtime.redactTypes.isEmpty
     }
 
     func screenText(

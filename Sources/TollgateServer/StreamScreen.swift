@@ -76,12 +76,14 @@ final class StreamScreen: Sendable {
                 }
                 delta = delta.setting("tool_calls", to: .array(screened))
             }
+            // Log probabilities spell out the original tokens, redacted or not: they go when responses are redacted.
+            let screened = types.isEmpty ? choice.setting("delta", to: delta) : choice.setting("delta", to: delta).setting("logprobs", to: .null)
             let otherKeys = (delta.objectValue ?? []).contains { $0.0 != "content" && $0.0 != "tool_calls" }
-            if held && !otherKeys { rewritten.append(choice.setting("delta", to: delta)); continue }
+            if held && !otherKeys { rewritten.append(screened); continue }
             everythingHeld = false
             // A choice that ends: whatever its windows still hold goes out just before its last chunk.
             if finished { before += flush(choice: index, includingContent: !contentEnded) }
-            rewritten.append(choice.setting("delta", to: delta))
+            rewritten.append(screened)
         }
         // Everything in this event is held back for now: send nothing rather than empty chunks.
         if everythingHeld { return before }

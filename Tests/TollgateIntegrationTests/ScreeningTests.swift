@@ -194,6 +194,28 @@ import TollgateServer
         }
     }
 
+    /// Log probabilities list the generated tokens verbatim; with responses redacted they would carry
+    /// the value the content no longer shows, so they are dropped.
+    @Test func logprobsDoNotCarryRedactedValuesPastTheScreen() async throws {
+        let faults = MockFaults(reply: "Sure, the address is carol.danvers@example.net and nothing else.", chunkChars: 5)
+        try await GatewayHarness.withMocks([faults]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks, extra: Self.screening())) { gw in
+                for stream in [false, true] {
+                    let reply = try await gw.chat("m0", content: "address?", stream: stream, extra: #", "logprobs": true"#)
+                    #expect(reply.status == 200)
+                    #expect(!reply.text.contains("carol"), "stream \(stream)")
+                    #expect(!reply.text.contains("\"token\""), "stream \(stream)")
+                }
+            }
+        }
+        try await GatewayHarness.withMocks([faults]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks)) { gw in
+                let unscreened = try await gw.chat("m0", content: "address?", extra: #", "logprobs": true"#)
+                #expect(unscreened.text.contains("\"token\""), "without screening the logprobs pass through")
+            }
+        }
+    }
+
     static func toolArguments(_ json: [String: Any]?) -> String {
         let choice = (json?["choices"] as? [[String: Any]])?.first
         let call = ((choice?["message"] as? [String: Any])?["tool_calls"] as? [[String: Any]])?.first
