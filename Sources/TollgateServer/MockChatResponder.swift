@@ -98,6 +98,11 @@ struct MockChatResponder: Sendable {
             ("prompt_tokens", .number(String(promptTokens))), ("completion_tokens", .number(String(completionTokens))),
             ("total_tokens", .number(String(promptTokens + completionTokens))),
         ])
+        if let raw = faults.rawBody, body["stream"]?.boolValue != true {
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: raw)))
+        }
         if body["stream"]?.boolValue != true {
             return Self.json(.object([
                 ("id", .string(id)), ("object", .string("chat.completion")), ("created", .number(created)), ("model", .string(model)),
@@ -148,6 +153,7 @@ struct MockChatResponder: Sendable {
                     try await writer.write(chunk(delta, finish: nil, index: index))
                 }
             }
+            if let raw = faults.rawBody { try await writer.write(ByteBuffer(string: "data: \(raw)\n\n")) }
             for index in 0..<choiceCount { try await writer.write(chunk(.object([]), finish: finishReason, index: index)) }
             if includeUsage {
                 let payload: JSONValue = .object([

@@ -24,13 +24,17 @@ public struct MockFaults: Sendable, Equatable {
     public var chunkChars: Int?
     /// Answer with a call of a `lookup` tool whose arguments are `{"query": <reply>}` instead of text.
     public var toolCall: Bool
+    /// Answer 200 with these bytes as the body (non-stream) or as one event's data (stream), as a
+    /// broken provider would.
+    public var rawBody: String?
 
     public init(
         status: Int? = nil, errorRate: Double = 0, latencyMs: Int = 0, chunkDelayMs: Int = 0, stallAfterChunks: Int? = nil,
         stallMs: Int = 60_000, resetAfterChunks: Int? = nil, retryAfterSeconds: Int? = nil, reply: String? = nil,
-        chunkChars: Int? = nil, toolCall: Bool = false
+        chunkChars: Int? = nil, toolCall: Bool = false, rawBody: String? = nil
     ) {
         self.toolCall = toolCall
+        self.rawBody = rawBody
         self.chunkChars = chunkChars
         self.status = status
         self.errorRate = errorRate
@@ -58,6 +62,7 @@ public struct MockFaults: Sendable, Equatable {
         if let v = json["reply"]?.stringValue { f.reply = v }
         if let v = json["chunk_chars"]?.intValue, v > 0 { f.chunkChars = v }
         if let v = json["tool_call"]?.boolValue { f.toolCall = v }
+        if let v = json["raw_body"]?.stringValue { f.rawBody = v }
         if json["status"] == .null { f.status = nil }
         return f
     }

@@ -171,6 +171,11 @@ struct ProxyHandler: Sendable {
         // retries hide a canary whose provider fails every other attempt from the rollback monitor.
         recordCanary(runtime, plan: forwarded.plan, failed: upstream.status >= 500 || forwarded.attempts > 1, started: started)
         let parsed = upstream.status == 200 ? try? JSONParser.parse(body) : nil
+        if upstream.status == 200, parsed == nil, screening.redactsResponses {
+            // What cannot be parsed cannot be screened: fail closed rather than relay it unread.
+            await admission.settle(ticket, usage: nil, logger: context.logger)
+            throw GatewayError.badGateway("The provider's answer is not valid JSON, so it could not be screened.")
+        }
         if (200..<300).contains(upstream.status) {
             await admission.settle(ticket, usage: TokenUsage(json: parsed?["usage"]), logger: context.logger)
         } else {

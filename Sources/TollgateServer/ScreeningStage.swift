@@ -144,6 +144,9 @@ struct ScreeningStage: Sendable {
         runtime.settings.screenResponses && !runtime.redactTypes.isEmpty
     }
 
+    /// Whether this request's responses are redacted (a body that cannot be parsed cannot be).
+    var redactsResponses: Bool { runtime.map(redactsResponses) ?? false }
+
     func screenText(
         _ text: String, runtime: ScreeningRuntime, session: RedactionSession, requestCounts: [PIIType: Int], restoring: Bool = true,
         insideJSONString: Bool = false

@@ -42,7 +42,11 @@ final class StreamScreen: Sendable {
     func process(_ event: [UInt8]) -> [UInt8] {
         guard let data = SSEEvent.data(event) else { return event }
         if data == SSEEvent.done { return flush() + event }
-        guard let json = try? JSONParser.parse(data), let choices = json["choices"]?.arrayValue, !choices.isEmpty else { return event }
+        guard let json = try? JSONParser.parse(data) else {
+            // What cannot be parsed cannot be screened: not relayed, but marked (clients skip SSE comments).
+            return types.isEmpty ? event : Array(": tollgate dropped an event it could not screen (not JSON)\n\n".utf8)
+        }
+        guard let choices = json["choices"]?.arrayValue, !choices.isEmpty else { return event }
         state.withLock { $0.template = json }
         var before: [UInt8] = []
         var rewritten: [JSONValue] = []

@@ -216,6 +216,28 @@ import TollgateServer
         }
     }
 
+    /// A provider answer the screen cannot parse is not relayed unread when responses are redacted:
+    /// a 502 for a whole body, a dropped (and marked) event in a stream.
+    @Test func anAnswerThatCannotBeParsedIsNotRelayedUnscreened() async throws {
+        let garbage = #"{"choices": [{"message": {"content": "mail carol.danvers@example.net"}}], oops"#
+        try await GatewayHarness.withMocks([MockFaults(rawBody: garbage)]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks, extra: Self.screening())) { gw in
+                let whole = try await gw.chat("m0", content: "hi")
+                #expect(whole.status == 502)
+                #expect(!whole.text.contains("carol"))
+                let streamed = try await gw.chat("m0", content: "hi", stream: true)
+                #expect(streamed.status == 200)
+                #expect(!streamed.text.contains("carol"))
+                #expect(streamed.text.contains(": tollgate dropped an event"))
+                #expect(streamed.text.hasSuffix("data: [DONE]\n\n"))
+            }
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks)) { gw in
+                let relayed = try await gw.chat("m0", content: "hi")
+                #expect(relayed.status == 200, "without response screening the proxy stays transparent")
+            }
+        }
+    }
+
     static func toolArguments(_ json: [String: Any]?) -> String {
         let choice = (json?["choices"] as? [[String: Any]])?.first
         let call = ((choice?["message"] as? [String: Any])?["tool_calls"] as? [[String: Any]])?.first
