@@ -126,7 +126,8 @@ public final class AuditTrail: Sendable {
         while true {
             if unwritten.isEmpty { wake.wait() } else { _ = wake.wait(timeout: .now() + .seconds(1)) }
             let (batch, stopped) = state.withLock { s -> ([JSONValue], Bool) in
-                guard unwrittenBytes < Self.unwrittenLimit else { return ([], s.stopped) }
+                // Stopping takes everything for one last attempt, so a disk that stays full cannot hold up shutdown.
+                guard unwrittenBytes < Self.unwrittenLimit || s.stopped else { return ([], s.stopped) }
                 defer { s.queue.removeAll(keepingCapacity: true) }
                 return (s.queue, s.stopped)
             }

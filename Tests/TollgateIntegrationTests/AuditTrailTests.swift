@@ -109,6 +109,23 @@ import TollgateServer
         trail.close()
         #expect(lost.withLock { $0["write_failed"] } == 5)
     }
+
+    /// More waiting than the writer seals while the disk refuses (8 MB) must not hold up shutdown.
+    @Test func shutdownOnAFullDiskDoesNotWaitForever() async throws {
+        let lost = Mutex<[String: Int]>([:])
+        let trail = try AuditTrail(path: "/dev/full", fsync: .batch, logger: Self.logger, capacity: 200_000) { reason, records in
+            lost.withLock { $0[reason, default: 0] += records }
+        }
+        let padding = String(repeating: "x", count: 200)
+        for index in 0..<40_000 { trail.record([("n", .number(String(index))), ("pad", .string(padding))]) }
+        // Let the writer seal those (over 8 MB waiting), so the next ones stay queued.
+        try await Task.sleep(for: .milliseconds(2500))
+        for index in 40_000..<60_000 { trail.record([("n", .number(String(index))), ("pad", .string(padding))]) }
+        let started = ContinuousClock.now
+        await Task.detached { trail.close() }.value
+        #expect(ContinuousClock.now - started < .seconds(20))
+        #expect(lost.withLock { $0.values.reduce(0, +) } == 60_000)
+    }
 }
 
 extension Data {
