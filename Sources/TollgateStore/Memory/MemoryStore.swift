@@ -198,7 +198,13 @@ public final class MemoryStore: StateStore {
 
     public func shutdown() async {
         guard !stopped.exchange(true, ordering: .relaxed) else { return }
-        try? await flush()
+        do {
+            try await flush()
+        } catch {
+            logger?.error(
+                "cannot write usage counters at shutdown; counting since the last snapshot is lost",
+                metadata: ["store.data_directory": .string(dataDirectory ?? ""), "error": .string(String(describing: error))])
+        }
         invalidations.finish()
     }
 
