@@ -14,6 +14,13 @@ final class StreamScreen: Sendable {
         let choice: Int
         let tool: Int?
 
+        /// Indexes are the provider's: clamped (OpenAI's `n` is at most 128) so a provider that numbers
+        /// them wildly cannot make the windows grow without bound.
+        init(choice: Int, tool: Int?) {
+            self.choice = min(max(choice, 0), 128)
+            self.tool = tool.map { min(max($0, 0), 128) }
+        }
+
         static func < (a: Slot, b: Slot) -> Bool { (a.choice, a.tool ?? -1) < (b.choice, b.tool ?? -1) }
     }
 
