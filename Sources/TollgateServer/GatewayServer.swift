@@ -75,6 +75,7 @@ public struct GatewayServer: Sendable {
                 metrics.count("audit_records_lost", labels: [("reason", reason)], by: Int64(records))
             }
         }
+        for warning in PolicyWarnings.all(initial.snapshot) { logger.warning("policy: \(warning)") }
         for provider in ProviderKeys.missing(in: initial.snapshot) {
             logger.warning("provider key variable is not set; requests to it go without a key", metadata: ["provider": .string(provider)])
         }

@@ -47,6 +47,7 @@ struct PolicyReloader: Service {
             if !force && next.fileHash == current.fileHash { return false }
             holder.replace(with: next)
             logger.info("policy reloaded", metadata: ["policy.hash": .string(next.fileHash), "policy.generation": .stringConvertible(next.generation)])
+            for warning in PolicyWarnings.all(next.snapshot) { logger.warning("policy: \(warning)") }
             onReload(next)
             return true
         } catch {

@@ -15,7 +15,8 @@ struct PolicyCheckCommand: ParsableCommand {
     @Argument(help: "Policy file.") var path: String = "policies/tollgate.yaml"
 
     func run() throws {
-        let problems = PolicyValidation.problems(atPath: path)
+        let (problems, warnings) = PolicyValidation.check(atPath: path)
+        for warning in warnings { FileHandle.standardError.write(Data("\(warning)\n".utf8)) }
         if problems.isEmpty {
             print("\(path): ok")
             return

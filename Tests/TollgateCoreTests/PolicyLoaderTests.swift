@@ -125,3 +125,26 @@ struct PolicyLoaderTests {
         }
     }
 }
+
+/// Valid policies that probably do not do what their author meant are named, not refused.
+struct PolicyWarningsTests {
+    @Test func aDollarBudgetOverAModelWithoutPriceIsNamedThroughTheRouter() throws {
+        let text = """
+            version: 1
+            providers:
+              openai: {kind: openai, base_url: "https://api.example.test/v1"}
+            models:
+              small: {targets: [{provider: openai, model: a}], price: {input_per_1m: 0.1, output_per_1m: 0.2}}
+              large: {targets: [{provider: openai, model: b}]}
+              spare: {targets: [{provider: openai, model: c}]}
+            routing:
+              auto: {simple: small, complex: large, threshold: 0.5}
+            teams:
+              research: {budget: {usd: 100}, models: [auto]}
+              tokens-only: {budget: {tokens: 1000}, models: [large]}
+              priced: {budget: {usd: 5}, models: [small]}
+            """
+        let warnings = PolicyWarnings.all(try PolicyLoader.load(text: text, path: "p.yaml"))
+        #expect(warnings == ["teams.research.budget.usd: large has no price, so its requests cost $0 against this budget"])
+    }
+}

@@ -98,3 +98,18 @@ def test_policy_check_names_an_unreadable_ca_file():
     result = subprocess.run([BINARY, "policy", "check", path], capture_output=True, text=True)
     assert result.returncode == 1
     assert "providers.p.ca_file: cannot read" in result.stdout + result.stderr
+
+
+def test_policy_check_warns_about_a_dollar_budget_over_an_unpriced_model_but_passes():
+    workdir = tempfile.mkdtemp(prefix="tollgate-price-check-")
+    path = os.path.join(workdir, "tollgate.yaml")
+    with open(path, "w") as f:
+        f.write('version: 1\nproviders:\n  p: {kind: openai, base_url: "https://example.com/v1"}\n'
+                "models:\n  m: {targets: [{provider: p, model: m}]}\n"
+                "teams:\n  t: {keys: [], budget: {usd: 50, period: monthly}}\n")
+    result = subprocess.run([BINARY, "policy", "check", path], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "warning: teams.t.budget.usd: m has no price" in result.stderr
+    for shipped in ("demo.yaml", "tollgate.yaml", "compose.yaml"):
+        clean = subprocess.run([BINARY, "policy", "check", os.path.join(ROOT, "policies", shipped)], capture_output=True, text=True)
+        assert clean.returncode == 0 and "warning" not in clean.stderr, clean.stderr
