@@ -23,13 +23,14 @@ struct AdmissionGate: Sendable {
     /// One line per second while the store is down, not one per refused request.
     let outageLog = LogThrottle()
 
-    func admit(principal: Principal, policy: PolicySnapshot, servedModel: String, texts: [String], maxTokens: Int?, logger: Logger)
-        async throws -> AdmissionTicket
-    {
+    func admit(
+        principal: Principal, policy: PolicySnapshot, servedModel: String, texts: [String], maxTokens: Int?, choices: Int = 1, logger: Logger
+    ) async throws -> AdmissionTicket {
         guard let team = policy.teams[principal.team] else { throw GatewayError.invalidAPIKey() }
         let price = policy.models[servedModel]?.price
         let prompt = TokenEstimator.estimatePrompt(messages: texts)
-        let reserveTokens = TokenEstimator.reservation(promptEstimate: prompt, maxTokens: maxTokens, defaultMaxTokens: policy.server.defaultMaxTokens)
+        let reserveTokens = TokenEstimator.reservation(
+            promptEstimate: prompt, maxTokens: maxTokens, defaultMaxTokens: policy.server.defaultMaxTokens, choices: choices)
         var limits: [LimitRule] = []
         if let rpm = team.rpm { limits.append(.requestsPerMinute(key: "team:rpm", limit: rpm)) }
         if let tpm = team.tpm { limits.append(.tokensPerMinute(key: "team:tpm", limit: tpm, estimatedTokens: reserveTokens)) }

@@ -84,7 +84,7 @@ struct ProxyHandler: Sendable {
         let plan = try planner.plan(model: chat.model, chat: chat, principal: principal, runtime: runtime)
         let ticket = try await admission.admit(
             principal: principal, policy: policy, servedModel: plan.servedModel, texts: chat.messages.map(\.text),
-            maxTokens: chat.maxTokens, logger: context.logger)
+            maxTokens: chat.maxTokens, choices: chat.choiceCount, logger: context.logger)
         let cache = await responses.consult(cacheControl: request.headers[.cacheControl], decision: {
             CacheDecision.decide(chat: chat, team: principal.team, servedModel: plan.servedModel, variant: plan.variant.name, settings: policy.cache)
         }, logger: context.logger)

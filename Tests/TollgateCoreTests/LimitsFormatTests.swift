@@ -45,5 +45,8 @@ struct LimitsFormatTests {
         #expect(TokenEstimator.reservation(promptEstimate: 13, maxTokens: 100, defaultMaxTokens: 4096) == 113)
         #expect(TokenEstimator.reservation(promptEstimate: 13, maxTokens: nil, defaultMaxTokens: 4096) == 4109)
         #expect(TokenEstimator.reservation(promptEstimate: 13, maxTokens: -5, defaultMaxTokens: 4096) == 13)
+        // `n` choices may each use max_tokens, and each is billed.
+        #expect(TokenEstimator.reservation(promptEstimate: 13, maxTokens: 100, defaultMaxTokens: 4096, choices: 3) == 313)
+        #expect(TokenEstimator.reservation(promptEstimate: 13, maxTokens: Int.max / 2, defaultMaxTokens: 4096, choices: 8) == Int.max / 2)
     }
 }

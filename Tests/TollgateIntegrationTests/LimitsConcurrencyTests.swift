@@ -92,6 +92,18 @@ import TollgateUpstream
         }
     }
 
+    /// Every one of `n` choices may use `max_tokens` (and is billed), so the reservation covers all of them.
+    @Test func aRequestForSeveralChoicesReservesTokensForEach() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks, teamExtra: "    tpm: 100000\n")) { gw in
+                let reply = try await gw.chat("m0", extra: #","max_tokens":400,"n":3"#)
+                #expect(reply.status == 200)
+                let remaining = Int(reply.header("x-ratelimit-remaining-tokens") ?? "") ?? -1
+                #expect(remaining >= 0 && remaining <= 100_000 - 3 * 400, "reserved for one choice only: \(remaining) left")
+            }
+        }
+    }
+
     @Test func perKeyRpmTightensTheTeamLimit() async throws {
         try await GatewayHarness.withMocks([MockFaults()]) { mocks in
             try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks, teamExtra: "    rpm: 100\n")) { gw in

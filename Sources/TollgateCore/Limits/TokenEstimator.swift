@@ -25,9 +25,11 @@ public enum TokenEstimator {
 
     /// Tokens to reserve: prompt estimate plus the completion ceiling (`max_tokens` /
     /// `max_completion_tokens`, else the policy's default).
-    public static func reservation(promptEstimate: Int, maxTokens: Int?, defaultMaxTokens: Int) -> Int {
-        let completion = maxTokens.map { max(0, $0) } ?? max(0, defaultMaxTokens)
+    /// `choices` (`n`) multiplies the completion part: every choice may use `maxTokens`, and all are billed.
+    public static func reservation(promptEstimate: Int, maxTokens: Int?, defaultMaxTokens: Int, choices: Int = 1) -> Int {
+        let perChoice = maxTokens.map { max(0, $0) } ?? max(0, defaultMaxTokens)
+        let (completion, productOverflow) = perChoice.multipliedReportingOverflow(by: max(1, choices))
         let (sum, overflow) = promptEstimate.addingReportingOverflow(completion)
-        return overflow ? Int.max / 2 : max(0, sum)
+        return overflow || productOverflow ? Int.max / 2 : max(0, sum)
     }
 }

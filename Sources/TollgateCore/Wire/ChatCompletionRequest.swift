@@ -21,6 +21,8 @@ public struct ChatCompletionRequest: Sendable {
     public var stream: Bool
     public var messages: [ChatMessageText]
     public var maxTokens: Int?
+    /// `n`: how many choices the provider generates, each up to `maxTokens` (and each billed).
+    public var choiceCount: Int = 1
     public var user: String?
     public var toolCount: Int
     /// Whether the client itself asked for the usage chunk at the end of a stream.
@@ -84,9 +86,10 @@ public struct ChatCompletionRequest: Sendable {
             }
             temperature = t
         }
+        let choices = try RequestParsing.optionalInt(body, "n") ?? 1
         return ChatCompletionRequest(
             body: body, bytes: bytes, spans: spans, model: model, stream: stream, messages: messages,
-            maxTokens: maxTokens, user: user, toolCount: body["tools"]?.arrayValue?.count ?? 0,
+            maxTokens: maxTokens, choiceCount: min(max(choices, 1), 128), user: user, toolCount: body["tools"]?.arrayValue?.count ?? 0,
             clientWantsStreamUsage: wantsUsage, temperature: temperature, overrides: [])
     }
 }
