@@ -8,6 +8,10 @@ struct ScreeningRuntime: Sendable {
     let redactTypes: Set<PIIType>
     let blockTypes: Set<PIIType>
 
+    /// Whether response text is redacted (not only restored): what drops `logprobs` and refuses
+    /// answers that cannot be parsed, in whole bodies and streams alike.
+    var redactsResponses: Bool { settings.screenResponses && !redactTypes.isEmpty }
+
     /// Compiles the packs the policy names; nil when screening is off. Pack errors carry
     /// `file:line` and fail the load like any other policy error.
     static func build(_ settings: ScreeningSettings, policyPath: String) throws -> ScreeningRuntime? {

@@ -129,7 +129,7 @@ struct ScreeningStage: Sendable {
                 message = message.setting("tool_calls", to: .array(screenedCalls))
             }
             // Log probabilities spell out the original tokens, redacted or not: they go when responses are redacted.
-            if redactsResponses(runtime), let logprobs = choice["logprobs"], logprobs != .null {
+            if runtime.redactsResponses, let logprobs = choice["logprobs"], logprobs != .null {
                 changed = true
                 return choice.setting("message", to: message).setting("logprobs", to: .null)
             }
@@ -139,20 +139,15 @@ struct ScreeningStage: Sendable {
         return JSONWriter.bytes(parsed.setting("choices", to: .array(newChoices)))
     }
 
-    /// Whether response text is redacted (not only restored).
-    func redactsResponses(_ runtime: ScreeningRuntime) -> Bool {
-        runtime.settings.screenResponses && !runtime.redactTypes.isEmpty
-    }
-
     /// Whether this request's responses are redacted (a body that cannot be parsed cannot be).
-    var redactsResponses: Bool { runtime.map(redactsResponses) ?? false }
+    var redactsResponses: Bool { runtime?.redactsResponses ?? false }
 
     func screenText(
         _ text: String, runtime: ScreeningRuntime, session: RedactionSession, requestCounts: [PIIType: Int], restoring: Bool = true,
         insideJSONString: Bool = false
     ) -> String {
         var out = text
-        if runtime.settings.screenResponses && !runtime.redactTypes.isEmpty {
+        if runtime.redactsResponses {
             out = runtime.engine.redact(out, types: runtime.redactTypes.union(runtime.blockTypes), session: session)
         }
         if restoring && runtime.settings.restore {
@@ -163,7 +158,7 @@ struct ScreeningStage: Sendable {
 
     /// The per-stream screen for a streamed response, or nil when nothing needs screening.
     func streamScreen(session: RedactionSession?) -> StreamScreen? {
-        guard let runtime, (runtime.settings.screenResponses && !runtime.redactTypes.isEmpty) || (runtime.settings.restore && session != nil) else { return nil }
+        guard let runtime, runtime.redactsResponses || (runtime.settings.restore && session != nil) else { return nil }
         return StreamScreen(runtime: runtime, session: session ?? RedactionSession())
     }
 }
