@@ -51,13 +51,15 @@ final class StreamScreen: Sendable {
         if data == SSEEvent.done { return flush() + event }
         guard let json = try? JSONParser.parse(data) else {
             // What cannot be parsed cannot be screened: not relayed, but marked (clients skip SSE comments).
-            return types.isEmpty ? event : Array(": tollgate dropped an event it could not screen (not JSON)\n\n".utf8)
+            return runtime.redactsResponses ? Array(": tollgate dropped an event it could not screen (not JSON)\n\n".utf8) : event
         }
         guard let choices = json["choices"]?.arrayValue, !choices.isEmpty else { return event }
         state.withLock { $0.template = json }
         var before: [UInt8] = []
         var rewritten: [JSONValue] = []
         var everythingHeld = true
+        // An event nothing was taken from or put into goes out as it came, not re-encoded.
+        var changed = false
         for choice in choices {
             let index = choice["index"]?.intValue ?? 0
             let finished = choice["finish_reason"].map { $0 != .null } ?? false
@@ -72,7 +74,10 @@ final class StreamScreen: Sendable {
                 let text = screen(content, slot: Slot(choice: index, tool: nil), ending: finished)
                 held = held && text.isEmpty
                 contentEnded = finished
-                delta = delta.setting("content", to: .string(text))
+                if text != content {
+                    changed = true
+                    delta = delta.setting("content", to: .string(text))
+                }
             }
             if let calls = delta["tool_calls"]?.arrayValue {
                 let screened: [JSONValue] = calls.enumerated().map { position, call in
@@ -83,12 +88,18 @@ final class StreamScreen: Sendable {
                     let slot = Slot(choice: index, tool: call["index"]?.intValue ?? position)
                     let text = screen(arguments, slot: slot, ending: false)
                     held = held && text.isEmpty && (call.objectValue?.count ?? 0) == 2 && (function.objectValue?.count ?? 0) == 1
+                    if text == arguments { return call }
+                    changed = true
                     return call.setting("function", to: function.setting("arguments", to: .string(text)))
                 }
                 delta = delta.setting("tool_calls", to: .array(screened))
             }
+            var screened = choice.setting("delta", to: delta)
             // Log probabilities spell out the original tokens, redacted or not: they go when responses are redacted.
-            let screened = types.isEmpty ? choice.setting("delta", to: delta) : choice.setting("delta", to: delta).setting("logprobs", to: .null)
+            if runtime.redactsResponses, let logprobs = choice["logprobs"], logprobs != .null {
+                changed = true
+                screened = screened.setting("logprobs", to: .null)
+            }
             let otherKeys = (delta.objectValue ?? []).contains { $0.0 != "content" && $0.0 != "tool_calls" }
             if held && !otherKeys { rewritten.append(screened); continue }
             everythingHeld = false
@@ -98,6 +109,7 @@ final class StreamScreen: Sendable {
         }
         // Everything in this event is held back for now: send nothing rather than empty chunks.
         if everythingHeld { return before }
+        guard changed else { return before + event }
         return before + SSEEvent.encode(JSONWriter.bytes(json.setting("choices", to: .array(rewritten))))
     }
 
