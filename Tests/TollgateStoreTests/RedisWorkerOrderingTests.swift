@@ -13,21 +13,25 @@ struct RedisWorkerOrderingTests {
             name: "tollgate-redis-test", logger: Logger(label: "test"))
     }
 
+    /// Sends every payload with ECHO at once; counts the callers that got someone else's reply (or none).
+    private static func mismatchedEchoes(_ worker: RedisWorker, _ payloads: [String]) async -> Int {
+        await withTaskGroup(of: Int.self) { group in
+            for payload in payloads {
+                group.addTask {
+                    let reply = try? await worker.execute(RedisCommand(["ECHO", payload]))
+                    return reply?.text == payload ? 0 : 1
+                }
+            }
+            return await group.reduce(0, +)
+        }
+    }
+
     @Test func concurrentCallersOnOneConnectionEachGetTheirOwnReply() async throws {
         let server = try RedisServerFixture()
         defer { server.stop() }
         let worker = try makeWorker(server)
         defer { worker.stop() }
-        let mismatches = await withTaskGroup(of: Int.self) { group in
-            for index in 0..<500 {
-                group.addTask {
-                    let reply = try? await worker.execute(RedisCommand(["ECHO", "caller-\(index)"]))
-                    return reply?.text == "caller-\(index)" ? 0 : 1
-                }
-            }
-            return await group.reduce(0, +)
-        }
-        #expect(mismatches == 0)
+        #expect(await Self.mismatchedEchoes(worker, (0..<500).map { "caller-\($0)" }) == 0)
     }
 
     /// Commands larger than the socket takes at once go partly through the outbox the thread flushes,
@@ -37,18 +41,9 @@ struct RedisWorkerOrderingTests {
         defer { server.stop() }
         let worker = try makeWorker(server)
         defer { worker.stop() }
-        let mismatches = await withTaskGroup(of: Int.self) { group in
-            for index in 0..<12 {
-                group.addTask {
-                    // 12 × 64 KB: a command already exceeds what a fresh loopback socket takes at once
-                    // (16 KB send buffer), yet the test stays light for the suites running beside it.
-                    let payload = "\(index):" + String(repeating: Character(Unicode.Scalar(UInt8(97 + index % 26))), count: 64 * 1024)
-                    let reply = try? await worker.execute(RedisCommand(["ECHO", payload]))
-                    return reply?.text == payload ? 0 : 1
-                }
-            }
-            return await group.reduce(0, +)
-        }
-        #expect(mismatches == 0)
+        // 12 × 64 KB: a command already exceeds what a fresh loopback socket takes at once
+        // (16 KB send buffer), yet the test stays light for the suites running beside it.
+        let payloads = (0..<12).map { "\($0):" + String(repeating: Character(Unicode.Scalar(UInt8(97 + $0 % 26))), count: 64 * 1024) }
+        #expect(await Self.mismatchedEchoes(worker, payloads) == 0)
     }
 }
