@@ -104,6 +104,23 @@ import TollgateUpstream
         }
     }
 
+    /// A Redis on the same host reached over its Unix socket holds the limits like one over TCP.
+    @Test(.enabled(if: TestRedis.enabled)) func limitsHoldWithRedisOverItsUnixSocket() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            try await TestRedis.withPrivateServer { redis in
+                let policy = GatewayHarness.policy(mocks: mocks, teamExtra: "    rpm: 2\n")
+                try await GatewayHarness.withGateway(policy: policy, redisURL: redis.socketURL) { gw in
+                    var statuses: [Int] = []
+                    for _ in 0..<3 { statuses.append(try await gw.chat("m0").status) }
+                    #expect(statuses == [200, 200, 429])
+                }
+                // The state is in that Redis: its TCP side sees the team's rate-limit hash.
+                let keys = try RESPClient.command(host: "127.0.0.1", port: redis.port, ["KEYS", "tollgate:*gcra*"])
+                #expect(!keys.isEmpty)
+            }
+        }
+    }
+
     @Test func perKeyRpmTightensTheTeamLimit() async throws {
         try await GatewayHarness.withMocks([MockFaults()]) { mocks in
             try await GatewayHarness.withGateway(policy: GatewayHarness.policy(mocks: mocks, teamExtra: "    rpm: 100\n")) { gw in

@@ -66,6 +66,8 @@ final class RedisServerProcess: Sendable {
     private let pid = Mutex<pid_t>(0)
 
     var url: String { "redis://127.0.0.1:\(port)" }
+    /// The same server over its Unix socket.
+    var socketURL: String { "unix://\(directory)/redis.sock" }
 
     init() throws {
         guard Self.executable != nil else {
@@ -86,7 +88,8 @@ final class RedisServerProcess: Sendable {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = [
             "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
-            "--dir", directory, "--logfile", directory + "/redis.log",
+            "--dir", directory, "--logfile", directory + "/redis.log", "--unixsocket", directory + "/redis.sock",
+            "--unixsocketperm", "700",
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
