@@ -137,6 +137,26 @@ extension Data {
     }
 }
 
+/// Through the gateway: an audit trail on a disk that refuses every write (`/dev/full`) does not stop
+/// requests, streamed or not.
+@Suite(.serialized) struct AuditOnAFailingDiskTests {
+    init() { ProviderKeyEnvironment.install() }
+
+    @Test func requestsAreServedWhileTheAuditDiskRefusesWrites() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            let policy = GatewayHarness.policy(mocks: mocks, extra: "audit: {path: /dev/full, fsync: always}\n")
+            try await GatewayHarness.withGateway(policy: policy) { gw in
+                for stream in [false, true, false] {
+                    let reply = try await gw.chat("m0", content: "hello", stream: stream)
+                    #expect(reply.status == 200, "stream \(stream)")
+                }
+                let health = try await gw.request("GET", "/healthz", key: nil)
+                #expect(health.status == 200)
+            }
+        }
+    }
+}
+
 extension GatewayHarness {
     static func directory(of path: String) -> String { URL(fileURLWithPath: path).deletingLastPathComponent().path }
 }
