@@ -13,13 +13,16 @@ struct AdmissionTicket: Sendable {
 
 /// Rate limits and budgets for one request: admit before forwarding, settle after.
 ///
-/// All checks go to the store in one atomic call (one Redis round trip). When the store is
-/// unreachable the policy's `state.on_unavailable` decides: fail_closed refuses with 503,
+/// All checks go to the store in one atomic call (one Redis round trip), or, with `state.admission:
+/// leased` and steady traffic against large limits, come from this replica's leases (`AdmissionLeases`:
+/// capacity charged in the store ahead, no round trip). When the store is unreachable the policy's `state.on_unavailable` decides: fail_closed refuses with 503,
 /// fail_open lets the request through unmetered; either way a metric counts it.
 struct AdmissionGate: Sendable {
     let store: any StateStore
     let metrics: GatewayMetrics
     let settler: UsageSettler
+    /// Nil when the store is local (leasing would save nothing).
+    let leases: AdmissionLeases?
     /// One line per second while the store is down, not one per refused request.
     let outageLog = LogThrottle()
 
@@ -48,7 +51,13 @@ struct AdmissionGate: Sendable {
         }
         let request = AdmissionRequest(team: principal.team, keyID: principal.keyID, limits: limits, budgets: budgets)
         do {
-            switch try await store.admit(request, now: Date()) {
+            let decision: AdmissionDecision
+            if let leases, policy.state.admission == .leased {
+                decision = try await leases.admit(request, now: Date(), logger: logger)
+            } else {
+                decision = try await store.admit(request, now: Date())
+            }
+            switch decision {
             case .admitted(let admission):
                 return AdmissionTicket(reservation: admission.reservation, headers: admission.rateLimitHeaders, promptEstimate: prompt, price: price)
             case .refused(let refusal):

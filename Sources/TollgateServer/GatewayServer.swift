@@ -90,11 +90,12 @@ public struct GatewayServer: Sendable {
         let authenticator = StoreAuthenticator(store: store)
         let planner = RoutePlanner()
         let settler = UsageSettler(store: store, metrics: metrics)
+        let leases = store.admitsRemotely ? AdmissionLeases(store: store, settler: settler, metrics: metrics) : nil
         let auditRecorder = AuditRecorder(trail: auditTrail)
         let proxy = ProxyHandler(
             policies: holder, authenticator: authenticator,
             forwarder: Forwarder(transport: client, resilience: resilience, planner: planner),
-            planner: planner, admission: AdmissionGate(store: store, metrics: metrics, settler: settler), metrics: metrics, audit: auditRecorder,
+            planner: planner, admission: AdmissionGate(store: store, metrics: metrics, settler: settler, leases: leases), metrics: metrics, audit: auditRecorder,
             responses: ResponseCacheStage(cache: (store as? any ResponseCache) ?? MemoryResponseCache(), metrics: metrics))
         router.post("/v1/chat/completions") { request, context in try await proxy.chatCompletions(request, context: context) }
         router.post("/v1/embeddings") { request, context in try await proxy.embeddings(request, context: context) }
@@ -135,6 +136,7 @@ public struct GatewayServer: Sendable {
             StateStoreService(store: store), UsageSettlerService(settler: settler), UpstreamClientService(client: client), reloader,
             KeyInvalidationService(store: store, authenticator: authenticator),
         ]
+        if let leases { services.insert(AdmissionLeaseService(leases: leases, holder: holder, logger: logger), at: 2) }
         if let auditTrail { services.insert(AuditService(trail: auditTrail), at: 0) }
         services += extraServices
         // A deep accept queue: a burst of a thousand agents connecting at once must not meet

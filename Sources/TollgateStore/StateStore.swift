@@ -33,6 +33,9 @@ public protocol StateStore: Sendable {
     /// A team's usage in the period of kind `period` containing `now`, in total and per key.
     func usage(team: String, period: BudgetPeriod, now: Date) async throws -> UsageReport
 
+    /// Whether every admission is a network round trip, so that admitting ahead from leases saves time.
+    var admitsRemotely: Bool { get }
+
     /// Whether the store answers right now (for `/readyz`).
     func ping() async -> Bool
     /// A new stream of key invalidations for a per-replica key cache; each caller gets its own stream
@@ -43,6 +46,8 @@ public protocol StateStore: Sendable {
 }
 
 extension StateStore {
+    public var admitsRemotely: Bool { false }
+
     /// For stores without an ordered way to start a write: runs the correction as a task of its own.
     public func startCorrection(_ reservation: Reservation, actual: UsageAmount?, completion: @escaping @Sendable (StoreError?) -> Void) {
         Task {

@@ -23,7 +23,7 @@ import TollgateStore
 
     private func measure(store: any StateStore, policy: PolicySnapshot, label: String) async throws {
         let metrics = GatewayMetrics()
-        let gate = AdmissionGate(store: store, metrics: metrics, settler: UsageSettler(store: store, metrics: metrics))
+        let gate = AdmissionGate(store: store, metrics: metrics, settler: UsageSettler(store: store, metrics: metrics), leases: nil)
         let logger = GatewayHarness.quietLogger
         // Team rpm + tpm, key rpm + tpm, team budget (tokens and USD): 4 GCRA rules + 1 budget, one call.
         let principal = Principal(keyID: "key_bench", team: "t1", rpm: 50_000_000, tpm: 500_000_000)

@@ -148,6 +148,42 @@ struct RedisStoreTests {
         await redis.shutdown()
     }
 
+    @Test func leaseGrantsMatchTheEmbeddedStoreAndStopAtHalfOfEveryLimit() async throws {
+        let server = try RedisServerFixture()
+        defer { server.stop() }
+        let redis = try makeStore(server, clock: .caller)
+        let memory = try MemoryStore(dataDirectory: nil)
+        let start = ISO8601DateFormatter().date(from: "2026-11-26T12:00:00Z")!
+        let request = AdmissionRequest(
+            team: "research", keyID: "key_abc",
+            limits: [.requestsPerMinute(key: "team:rpm", limit: 100), .tokensPerMinute(key: "team:tpm", limit: 10_000, estimatedTokens: 40)],
+            budgets: [BudgetRule(scope: "team", period: .monthly, tokenLimit: 5_000, microsLimit: 100_000, reserveTokens: 40, reserveMicros: 700)],
+            leaseMultiplier: 10)
+        var redisLog: [AdmissionDecision] = []
+        var memoryLog: [AdmissionDecision] = []
+        for step in 0..<14 {
+            let now = start.addingTimeInterval(Double(step) * 0.01)
+            redisLog.append(try await redis.admit(request, now: now))
+            memoryLog.append(try await memory.admit(request, now: now))
+        }
+        #expect(redisLog == memoryLog)
+        let multiples = redisLog.map { decision -> Int in
+            if case .admitted(let admission) = decision { return admission.leasedMultiple }
+            return 0
+        }
+        // rpm 100 is the tightest: five leases of ten reach half of it, then one request at a time.
+        #expect(multiples == [10, 10, 10, 10, 10] + Array(repeating: 1, count: 9))
+        // Giving a lease back restores exactly what it charged, in both stores.
+        guard case .admitted(let lease) = redisLog[0] else { return }
+        #expect(lease.reservation.budgets.first?.reserved == BudgetConsumption(tokens: 400, micros: 7_000))
+        try await redis.refund(lease.reservation)
+        try await memory.refund(lease.reservation)
+        let fromRedis = try await redis.budgetConsumption(team: "research", scope: "team", period: .monthly, now: start)
+        #expect(fromRedis == memory.budgetConsumption(team: "research", scope: "team", period: .monthly, now: start))
+        #expect(fromRedis == BudgetConsumption(tokens: 4 * 400 + 9 * 40, micros: 4 * 7_000 + 9 * 700))
+        await redis.shutdown()
+    }
+
     @Test func scriptFlushIsRecoveredFromNOSCRIPT() async throws {
         let server = try RedisServerFixture()
         defer { server.stop() }

@@ -11,10 +11,14 @@ public enum AdmissionDecision: Sendable, Hashable {
 public struct Admission: Sendable, Hashable {
     public var reservation: Reservation
     public var limits: [LimitStatus]
+    /// How many requests' worth the store admitted: more than 1 only when a lease was asked for and
+    /// there was room (then `reservation` and `limits` cover all of them).
+    public var leasedMultiple: Int
 
-    public init(reservation: Reservation, limits: [LimitStatus]) {
+    public init(reservation: Reservation, limits: [LimitStatus], leasedMultiple: Int = 1) {
         self.reservation = reservation
         self.limits = limits
+        self.leasedMultiple = leasedMultiple
     }
 
     /// OpenAI's six rate-limit headers from the tightest requests and tokens limits (absent kinds omitted).

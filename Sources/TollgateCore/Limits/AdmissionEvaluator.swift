@@ -13,7 +13,47 @@ public enum AdmissionEvaluator {
     /// Microseconds since the epoch, the unit all limit math uses.
     public static func micros(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down)) }
 
+    /// With `leaseMultiplier` above 1, admits that many requests' worth when `leaseFits`, else
+    /// this request alone (the same call: a lease costs no extra round trip).
     public static func evaluate(
+        _ request: AdmissionRequest, now: Date, tat: (String) -> Int64, consumption: (String) -> BudgetConsumption
+    ) -> AdmissionPlan {
+        let multiple = request.leaseMultiplier
+        if multiple > 1, leaseFits(request, multiple: multiple, now: now, tat: tat, consumption: consumption) {
+            var plan = evaluateOnce(request.scaled(by: multiple), now: now, tat: tat, consumption: consumption)
+            if case .admitted(var admission) = plan.decision {
+                admission.leasedMultiple = multiple
+                plan.decision = .admitted(admission)
+                return plan
+            }
+        }
+        return evaluateOnce(request, now: now, tat: tat, consumption: consumption)
+    }
+
+    /// A lease is granted only while every limit and budget keeps at least half its capacity after
+    /// it: the second half is admitted one request at a time, so leases held by other replicas can
+    /// never strand the last of a limit (which would refuse requests a single gateway would admit).
+    public static func leaseFits(
+        _ request: AdmissionRequest, multiple: Int, now: Date, tat: (String) -> Int64, consumption: (String) -> BudgetConsumption
+    ) -> Bool {
+        let nowMicros = micros(now)
+        let factor = Int64(multiple)
+        for rule in request.budgets {
+            let used = consumption(budgetBucket(scope: rule.scope, periodKey: rule.period.key(at: now)))
+            if let limit = rule.tokenLimit, 2 * (used.tokens + rule.reserveTokens * factor) > limit { return false }
+            if let limit = rule.microsLimit, 2 * (used.micros + rule.reserveMicros * factor) > limit { return false }
+        }
+        for rule in request.limits {
+            guard rule.limit > 0 else { return false }
+            let gcra = rule.gcra
+            let base = max(tat(rule.key), nowMicros)
+            let leasedTAT = base + gcra.normalizedCost(rule.cost) * factor * gcra.emissionIntervalMicros
+            if 2 * (leasedTAT - nowMicros) > gcra.toleranceMicros { return false }
+        }
+        return true
+    }
+
+    private static func evaluateOnce(
         _ request: AdmissionRequest, now: Date, tat: (String) -> Int64, consumption: (String) -> BudgetConsumption
     ) -> AdmissionPlan {
         let nowMicros = micros(now)
@@ -50,24 +90,12 @@ public enum AdmissionEvaluator {
                 tatWrites: [:], budgetWrites: [:])
         }
         var budgetWrites: [String: BudgetConsumption] = [:]
-        var reserved: [ReservedBudget] = []
-        for rule in request.budgets {
-            let periodKey = rule.period.key(at: now)
+        let periodKeys = request.budgets.map { $0.period.key(at: now) }
+        for (rule, periodKey) in zip(request.budgets, periodKeys) {
             let bucket = budgetBucket(scope: rule.scope, periodKey: periodKey)
             budgetWrites[bucket] = BudgetMath.reserve(rule, on: consumption(bucket))
-            reserved.append(
-                ReservedBudget(
-                    scope: rule.scope, period: rule.period, periodKey: periodKey,
-                    reserved: BudgetConsumption(tokens: rule.reserveTokens, micros: rule.reserveMicros)))
         }
-        let reservation = Reservation(
-            team: request.team, keyID: request.keyID, admittedAt: now,
-            tokenLimits: request.limits.filter { $0.kind == .tokens }.map {
-                ReservedTokenLimit(
-                    key: $0.key, limit: $0.limit, windowSeconds: $0.windowSeconds,
-                    reservedTokens: Int($0.gcra.normalizedCost($0.cost)))
-            },
-            budgets: reserved)
+        let reservation = Reservation(admitting: request, periodKeys: periodKeys, at: now)
         return AdmissionPlan(
             decision: .admitted(Admission(reservation: reservation, limits: statuses)), tatWrites: tatWrites,
             budgetWrites: budgetWrites)

@@ -17,6 +17,22 @@ public struct Reservation: Sendable, Hashable, Codable {
         self.tokenLimits = tokenLimits
         self.budgets = budgets
     }
+
+    /// What admitting `request` reserves: every tokens-per-minute charge (to be corrected by actual
+    /// tokens) and every budget reserve, in the budget periods `periodKeys` (one per budget rule).
+    public init(admitting request: AdmissionRequest, periodKeys: [String], at now: Date) {
+        self.init(
+            team: request.team, keyID: request.keyID, admittedAt: now,
+            tokenLimits: request.limits.filter { $0.kind == .tokens }.map {
+                ReservedTokenLimit(
+                    key: $0.key, limit: $0.limit, windowSeconds: $0.windowSeconds, reservedTokens: Int($0.gcra.normalizedCost($0.cost)))
+            },
+            budgets: zip(request.budgets, periodKeys).map { rule, periodKey in
+                ReservedBudget(
+                    scope: rule.scope, period: rule.period, periodKey: periodKey,
+                    reserved: BudgetConsumption(tokens: rule.reserveTokens, micros: rule.reserveMicros))
+            })
+    }
 }
 
 /// A tokens-per-minute bucket charged with an estimate, to be corrected by actual minus estimate.

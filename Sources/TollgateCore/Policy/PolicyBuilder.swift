@@ -48,7 +48,7 @@ struct PolicyBuilder {
     }
 
     private func buildState(_ node: Node?) -> StateSettings {
-        let map = reader.mapping(node, at: "state", allowed: ["backend", "url", "on_unavailable"])
+        let map = reader.mapping(node, at: "state", allowed: ["backend", "url", "on_unavailable", "admission"])
         let backend = reader.oneOf(map["backend"], at: "state.backend", ["memory", "redis"]).flatMap(StateSettings.Backend.init) ?? .memory
         let url = reader.string(map["url"], at: "state.url")
         if let url, !url.hasPrefix("redis://"), !url.hasPrefix("unix://") {
@@ -59,7 +59,9 @@ struct PolicyBuilder {
         // when it is given nowhere (StateStoreFactory).
         let mode = reader.oneOf(map["on_unavailable"], at: "state.on_unavailable", ["fail_open", "fail_closed"])
             .flatMap(StateSettings.FailMode.init) ?? .failClosed
-        return StateSettings(backend: backend, url: url, onUnavailable: mode)
+        let admission = reader.oneOf(map["admission"], at: "state.admission", ["leased", "exact"])
+            .flatMap(StateSettings.AdmissionMode.init) ?? .leased
+        return StateSettings(backend: backend, url: url, onUnavailable: mode, admission: admission)
     }
 
     private func buildServer(_ node: Node?) -> ServerSettings {

@@ -45,6 +45,11 @@ public struct StateSettings: Sendable, Equatable {
     public var url: String?
     /// What limits do when the store is unreachable; budgets default to failing closed.
     public var onUnavailable: FailMode
+    /// Whether a replica may admit ahead from small leases of large limits (see `AdmissionLeaseBook`)
+    /// or must ask the store for every request. Only matters for a remote store (Redis).
+    public var admission: AdmissionMode = .leased
+
+    public enum AdmissionMode: String, Sendable { case leased, exact }
 }
 
 public struct ServerSettings: Sendable, Equatable {

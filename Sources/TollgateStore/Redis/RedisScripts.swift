@@ -16,9 +16,11 @@
 /// collection: a TAT in the past and an absent one both mean a full bucket.
 enum RedisScripts {
     /// KEYS: the team's TAT hash, then m budget hashes.
-    /// ARGV[1] packed: now (-1 = Redis TIME), n, m, m×(tokenLimit|-1, microsLimit|-1, reserveTokens,
+    /// ARGV[1] packed: now (-1 = Redis TIME), n, m, lease, m×(tokenLimit|-1, microsLimit|-1, reserveTokens,
     ///   reserveMicros, ttlSeconds|-1), n×(interval, limit, cost, tolerance). ARGV[2…n+1]: the rules' TAT fields.
-    /// Returns {status(1 ok, 0 rate, 2 budget), index, dimension(1 tokens, 2 usd), now, n×(remaining, reset, retry)}.
+    /// Returns {status(1 ok, 0 rate, 2 budget), index, dimension(1 tokens, 2 usd), now, n×(remaining, reset, retry)};
+    /// when admitted, index is how many requests' worth were admitted: `lease` when every limit and
+    /// budget keeps at least half of its capacity after that many (`AdmissionEvaluator.leaseFits`), else 1.
     /// Loaded on every new connection before anything else is sent on it, so a script call never
     /// meets NOSCRIPT in normal operation (the EVAL fallback then only covers a SCRIPT FLUSH). That
     /// keeps a started settle in order with the admissions after it even on Redis' first use.
@@ -28,7 +30,7 @@ enum RedisScripts {
         """
         local number, fmt, floor = struct.unpack, string.format, math.floor
         local packed = ARGV[1]
-        local now, n, m, at = number('<ddd', packed)
+        local now, n, m, lease, at = number('<dddd', packed)
         if now < 0 then
           local t = redis.call('TIME')
           now = t[1] * 1000000 + t[2]
@@ -42,23 +44,31 @@ enum RedisScripts {
           local cu = tonumber(cur[2]) or 0
           if tl >= 0 and ct >= tl then return {2, j, 1, now} end
           if ul >= 0 and cu >= ul then return {2, j, 2, now} end
-          budgets[j] = {ct + rt, cu + ru, ttl > 0 and not cur[1] and ttl}
+          if lease > 1 and ((tl >= 0 and 2 * (ct + lease * rt) > tl) or (ul >= 0 and 2 * (cu + lease * ru) > ul)) then lease = 1 end
+          budgets[j] = {ct, cu, rt, ru, ttl > 0 and not cur[1] and ttl}
         end
-        local out = {1, 0, 0, now}
+        local out = {1, 1, 0, now}
         if n > 0 then
           local tats = redis.call('HMGET', KEYS[1], '~exp', unpack(ARGV, 2, n + 1))
+          local rules = {}
+          for i = 1, n do
+            local T, limit, cost, tol
+            T, limit, cost, tol, at = number('<dddd', packed, at)
+            local base = tonumber(tats[i + 1]) or 0
+            if base < now then base = now end
+            if lease > 1 and (limit <= 0 or 2 * (base + lease * cost * T - now) > tol) then lease = 1 end
+            rules[i] = {T, limit, cost, tol, base}
+          end
           local writes = {}
           local latest = 0
           local worst = 0
           for i = 1, n do
-            local T, limit, cost, tol
-            T, limit, cost, tol, at = number('<dddd', packed, at)
+            local T, limit, tol, base = rules[i][1], rules[i][2], rules[i][4], rules[i][5]
+            local cost = rules[i][3] * lease
             local remaining, reset, retry
             if limit <= 0 then
               remaining, reset, retry = 0, T, T
             else
-              local base = tonumber(tats[i + 1]) or 0
-              if base < now then base = now end
               local check = base + (cost < limit and cost or limit) * T
               if check - now > tol then
                 remaining = floor((tol - (base - now)) / T)
@@ -96,10 +106,11 @@ enum RedisScripts {
             redis.call('PEXPIRE', KEYS[1], floor((expires - now) / 1000))
           end
         end
+        out[2] = lease
         for j = 1, m do
           local b = budgets[j]
-          redis.call('HSET', KEYS[1 + j], 't', fmt('%d', b[1]), 'u', fmt('%d', b[2]))
-          if b[3] then redis.call('EXPIRE', KEYS[1 + j], b[3]) end
+          redis.call('HSET', KEYS[1 + j], 't', fmt('%d', b[1] + lease * b[3]), 'u', fmt('%d', b[2] + lease * b[4]))
+          if b[5] then redis.call('EXPIRE', KEYS[1 + j], b[5]) end
         end
         return out
         """)

@@ -108,6 +108,8 @@ public final class RedisStore: StateStore {
 
     // MARK: Limits and budgets
 
+    public var admitsRemotely: Bool { true }
+
     public func admit(_ request: AdmissionRequest, now: Date) async throws -> AdmissionDecision {
         if let problem = request.validationError { throw StoreError.invalidArgument(problem) }
         let periodKeys = request.budgets.map { $0.period.key(at: now) }
@@ -116,8 +118,8 @@ public final class RedisStore: StateStore {
             return .admitted(Admission(reservation: Reservation(team: request.team, keyID: request.keyID, admittedAt: now, tokenLimits: [], budgets: []), limits: []))
         }
         var numbers: [Double] = []
-        numbers.reserveCapacity(3 + 5 * request.budgets.count + 4 * request.limits.count)
-        numbers += [clockArgument(now), Double(request.limits.count), Double(request.budgets.count)]
+        numbers.reserveCapacity(4 + 5 * request.budgets.count + 4 * request.limits.count)
+        numbers += [clockArgument(now), Double(request.limits.count), Double(request.budgets.count), Double(request.leaseMultiplier)]
         for rule in request.budgets {
             numbers += [
                 Double(rule.tokenLimit ?? -1), Double(rule.microsLimit ?? -1), Double(rule.reserveTokens),
@@ -156,6 +158,9 @@ public final class RedisStore: StateStore {
                     resetsAt: rule.period.end(containing: now)))
         }
         guard values.count == 4 + 3 * request.limits.count else { throw StoreError.unavailable("unexpected admit reply size") }
+        // Admitted: index is how many requests' worth (more than 1 for a lease).
+        let multiple = status == 1 ? Int(index) : 1
+        guard multiple >= 1, multiple <= request.leaseMultiplier else { throw StoreError.unavailable("bad lease multiple") }
         var statuses: [LimitStatus] = []
         for (offset, rule) in request.limits.enumerated() {
             let base = 4 + offset * 3
@@ -171,19 +176,9 @@ public final class RedisStore: StateStore {
             return .refused(
                 .rateLimited(rule: rule.key, kind: rule.kind, retryAfterSeconds: Double(retry) / 1_000_000, limits: statuses))
         }
-        let reservation = Reservation(
-            team: request.team, keyID: request.keyID, admittedAt: now,
-            tokenLimits: request.limits.filter { $0.kind == .tokens }.map {
-                ReservedTokenLimit(
-                    key: $0.key, limit: $0.limit, windowSeconds: $0.windowSeconds,
-                    reservedTokens: Int($0.gcra.normalizedCost($0.cost)))
-            },
-            budgets: zip(request.budgets, periodKeys).map { rule, periodKey in
-                ReservedBudget(
-                    scope: rule.scope, period: rule.period, periodKey: periodKey,
-                    reserved: BudgetConsumption(tokens: rule.reserveTokens, micros: rule.reserveMicros))
-            })
-        return .admitted(Admission(reservation: reservation, limits: statuses))
+        let admitted = multiple > 1 ? request.scaled(by: multiple) : request
+        let reservation = Reservation(admitting: admitted, periodKeys: periodKeys, at: now)
+        return .admitted(Admission(reservation: reservation, limits: statuses, leasedMultiple: multiple))
     }
 
     public func settle(_ reservation: Reservation, actual: UsageAmount) async throws {
