@@ -126,7 +126,7 @@ public struct GatewayServer: Sendable {
         router.get("/admin/status") { request, _ in
             try ops.status(
                 request, adminToken: configuration.adminToken,
-                extra: StatusReport.members(resilience: resilience, policy: holder.policy) + StatusReport.members(store: store))
+                extra: StatusReport.members(resilience: resilience, policy: holder.policy) + StatusReport.members(store: store, leases: leases, policy: holder.policy))
         }
 
         var reloader = PolicyReloader(holder: holder, logger: logger)

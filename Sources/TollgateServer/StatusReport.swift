@@ -5,8 +5,15 @@ import TollgateStore
 /// Breaker and canary state for `/admin/status` and `/metrics`.
 enum StatusReport {
     /// The embedded store's persistence health (a full disk stops counters reaching the data directory).
-    static func members(store: any StateStore) -> [(String, JSONValue)] {
-        guard let memory = store as? MemoryStore else { return [("store", .object([("backend", .string("redis"))]))] }
+    static func members(store: any StateStore, leases: AdmissionLeases?, policy: RuntimePolicy) -> [(String, JSONValue)] {
+        guard let memory = store as? MemoryStore else {
+            return [
+                ("store", .object([
+                    ("backend", .string("redis")), ("admission", .string(policy.snapshot.state.admission.rawValue)),
+                    ("leases_held", .number(String(leases?.leaseCount ?? 0))),
+                ]))
+            ]
+        }
         return [
             ("store", .object([
                 ("backend", .string("memory")),

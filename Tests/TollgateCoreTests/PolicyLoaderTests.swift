@@ -21,6 +21,19 @@ struct PolicyLoaderTests {
         #expect(snapshot.circuitBreaker.failureThreshold == 5)
         #expect(snapshot.state.backend == .memory)
         #expect(snapshot.state.onUnavailable == .failClosed)
+        #expect(snapshot.state.admission == .leased)
+    }
+
+    @Test func admissionModeIsLeasedOrExact() throws {
+        let body = Self.minimal.dropFirst("version: 1\n".count)
+        let exact = try PolicyLoader.load(text: "version: 1\nstate: {backend: redis, admission: exact}\n" + body, path: "p.yaml")
+        #expect(exact.state.admission == .exact)
+        do {
+            _ = try PolicyLoader.load(text: "version: 1\nstate: {admission: sometimes}\n" + body, path: "p.yaml")
+            Issue.record("expected state.admission to be refused")
+        } catch {
+            #expect(error.issues.contains { $0.message.contains("state.admission") && $0.line == 2 })
+        }
     }
 
     @Test func redisBackendWithoutURLInTheFileIsAValidPolicy() throws {

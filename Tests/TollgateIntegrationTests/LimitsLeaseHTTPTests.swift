@@ -31,6 +31,14 @@ import TollgateUpstream
         }
     }
 
+    /// `/admin/status` → store.leases_held (and the admission mode must be leased).
+    private func leasesHeld(_ gateway: RunningGateway) async throws -> Int? {
+        let status = try await gateway.request("GET", "/admin/status", key: "test-admin-token")
+        let store = status.json?["store"] as? [String: Any]
+        #expect(store?["admission"] as? String == "leased")
+        return store?["leases_held"] as? Int
+    }
+
     @Test(.enabled(if: TestRedis.enabled)) func twoGatewaysWithLeasesNeverExceedALargeLimit() async throws {
         try await GatewayHarness.withMocks([MockFaults()]) { mocks in
             let policy = GatewayHarness.policy(mocks: mocks, teamExtra: "    rpm: 1000\n")
@@ -70,8 +78,10 @@ import TollgateUpstream
                     #expect(replies.allSatisfy { $0.status == 200 })
                     let granted = metricValue(try await gw.metricsText(), #"tollgate_admission_leases_granted_total{team="t1"}"#) ?? 0
                     #expect(granted > 0)
+                    #expect(try await leasesHeld(gw) == 1)
                     // Leases live one second and are swept every 250 ms; settles land within a round trip.
                     try await Task.sleep(for: .milliseconds(1_600))
+                    #expect(try await leasesHeld(gw) == 0)
                     let usage = try await gw.request("GET", "/admin/usage?team=t1", key: nil, headers: [("authorization", "Bearer test-admin-token")])
                     let total = (usage.json?["total"] as? [String: Any]) ?? [:]
                     #expect(total["requests"] as? Int == 300)
