@@ -117,20 +117,41 @@ struct LimitsLeaseTests {
         #expect(book.leaseCount == 1)
     }
 
-    @Test func headersCountTheLeasesUnspentUnits() {
+    /// The same requests through the book and straight into a second ledger, at `spacing` seconds.
+    func headerPairs(spacing: TimeInterval) -> [(leased: LimitStatus, exact: LimitStatus, local: Bool)] {
         var book = AdmissionLeaseBook()
-        let ledger = Ledger()
-        var remaining: [Int] = []
-        for step in 0..<30 {
-            let outcome = admit(request(rpm: 6_000), book: &book, ledger: ledger, at: start.addingTimeInterval(Double(step) * 0.000_001))
-            guard case .admitted(let admission) = outcome.decision, let status = admission.limits.tightest(.requests) else {
-                Issue.record("expected an admission")
-                return
-            }
-            remaining.append(status.remaining)
+        let leased = Ledger()
+        let exact = Ledger()
+        var pairs: [(LimitStatus, LimitStatus, Bool)] = []
+        for step in 0..<40 {
+            let now = start.addingTimeInterval(Double(step) * spacing)
+            let outcome = admit(request(rpm: 6_000), book: &book, ledger: leased, at: now)
+            guard case .admitted(let fromLease) = outcome.decision, case .admitted(let fromStore) = exact.admit(request(rpm: 6_000), at: now),
+                let got = fromLease.limits.tightest(.requests), let want = fromStore.limits.tightest(.requests)
+            else { return [] }
+            pairs.append((got, want, !outcome.forwarded))
         }
-        // One replica, no refill to speak of: the header counts down one per request, lease or not.
-        #expect(remaining == (0..<30).map { 5_999 - $0 })
+        return pairs
+    }
+
+    @Test func headersMatchExactAdmissionWhileRequestsComeFasterThanTheRefill() {
+        let pairs = headerPairs(spacing: 0.000_1)  // rpm 6,000 refills one request per 10 ms
+        #expect(pairs.count == 40)
+        #expect(pairs.filter(\.local).count > 30)
+        for (index, pair) in pairs.enumerated() {
+            #expect(pair.leased.remaining == pair.exact.remaining, "request \(index)")
+            #expect(abs(pair.leased.resetAfterSeconds - pair.exact.resetAfterSeconds) < 0.000_01, "request \(index)")
+        }
+    }
+
+    @Test func headersOfSlowRequestsLookAtMostOneLeaseFullerThanExact() {
+        let pairs = headerPairs(spacing: 0.004)
+        #expect(pairs.filter(\.local).count > 20)
+        for (index, pair) in pairs.enumerated() {
+            #expect(pair.leased.remaining <= 5_999, "request \(index): a request's own unit is never shown as free")
+            #expect(pair.leased.remaining >= pair.exact.remaining, "request \(index)")
+            #expect(pair.leased.remaining - pair.exact.remaining <= 6_000 / 64, "request \(index)")
+        }
     }
 
     @Test func onlyOneLeaseIsAskedForAtATime() {

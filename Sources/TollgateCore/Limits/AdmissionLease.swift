@@ -80,12 +80,23 @@ public struct AdmissionLease: Sendable {
     }
 
     /// The admission of a request that this lease's units are counted as available to.
+    ///
+    /// The headers' figures are the bucket as the store left it at the grant (its TAT, shared by all
+    /// replicas), less the units still in the lease, refilled for the time since, and never fuller than
+    /// this request's own units allow. On one replica drawing faster than the limit refills, that is
+    /// exactly what admitting each request in the store would have said; drawing slower, the bucket
+    /// looks fuller (the spent units were charged at the grant, and have refilled since).
     func admission(for request: AdmissionRequest, now: Date) -> Admission {
-        let elapsed = max(0, now.timeIntervalSince(grantedAt))
-        let statuses = zip(grantedStatuses, limitUnits).map { status, left in
-            var status = status
-            status.remaining = min(status.limit, status.remaining + Int(clamping: left))
-            status.resetAfterSeconds = max(0, status.resetAfterSeconds - elapsed)
+        let elapsed = max(0, AdmissionEvaluator.micros(now) - AdmissionEvaluator.micros(grantedAt))
+        let statuses = zip(zip(grantedStatuses, limitUnits), zip(template.limits, request.limits)).map { pair, rules in
+            var (status, left) = pair
+            let gcra = rules.0.gcra
+            let interval = gcra.emissionIntervalMicros
+            let grantedReset = Int64((status.resetAfterSeconds * 1_000_000).rounded())
+            let own = min(rules.1.gcra.normalizedCost(rules.1.cost), Int64(max(1, rules.1.limit))) * interval
+            let reset = max(own, grantedReset - left * interval - elapsed)
+            status.remaining = Int(max(0, min(Int64(status.limit), (gcra.toleranceMicros - reset) / interval)))
+            status.resetAfterSeconds = Double(reset) / 1_000_000
             return status
         }
         return Admission(reservation: Reservation(admitting: request, periodKeys: periodKeys, at: now), limits: statuses)
