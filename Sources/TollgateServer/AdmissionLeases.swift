@@ -25,7 +25,11 @@ final class AdmissionLeases: Sendable {
 
     var leaseCount: Int { book.withLock { $0.leaseCount } }
 
+    /// While the store is known to be down, nothing is admitted from a lease: the request goes to the
+    /// store, fails, and `state.on_unavailable` decides, as operators expect of an outage (the leases
+    /// stay charged and go back once Redis answers again).
     func admit(_ request: AdmissionRequest, now: Date, logger: Logger) async throws -> AdmissionDecision {
+        if store.isKnownUnreachable { return try await store.admit(request, now: now) }
         let forward: AdmissionLeaseBook.Forward
         switch book.withLock({ $0.admit(request, now: now) }) {
         case .admitted(let admission): return .admitted(admission)

@@ -35,6 +35,8 @@ public protocol StateStore: Sendable {
 
     /// Whether every admission is a network round trip, so that admitting ahead from leases saves time.
     var admitsRemotely: Bool { get }
+    /// Whether the store is known to be unreachable right now, without asking it (no I/O).
+    var isKnownUnreachable: Bool { get }
 
     /// Whether the store answers right now (for `/readyz`).
     func ping() async -> Bool
@@ -47,6 +49,7 @@ public protocol StateStore: Sendable {
 
 extension StateStore {
     public var admitsRemotely: Bool { false }
+    public var isKnownUnreachable: Bool { false }
 
     /// For stores without an ordered way to start a write: runs the correction as a task of its own.
     public func startCorrection(_ reservation: Reservation, actual: UsageAmount?, completion: @escaping @Sendable (StoreError?) -> Void) {

@@ -94,6 +94,33 @@ import TollgateUpstream
         }
     }
 
+    @Test(.enabled(if: RedisFailureTests.enabled)) func aKilledRedisIsFailedClosedAtOnceEvenWithALeaseInHand() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            let policy = GatewayHarness.policy(mocks: mocks, teamExtra: "    rpm: 100000\n")
+            try await TestRedis.withPrivateServer { redis in
+                try await GatewayHarness.withGateway(policy: policy, redisURL: redis.url) { gw in
+                    let warm = try await drive([gw], total: 60, workers: 2)
+                    #expect(warm.allSatisfy { $0.status == 200 })
+                    #expect(try await leasesHeld(gw) == 1)
+                    redis.kill()
+                    try await Task.sleep(for: .milliseconds(200))
+                    // The lease is still held and unexpired, but Redis is known to be down: the
+                    // policy's fail mode decides, as it would without leases.
+                    let down = try await drive([gw], total: 10, workers: 1)
+                    #expect(down.allSatisfy { $0.status == 503 && $0.errorCode == "state_store_unavailable" }, "\(down.map(\.status))")
+                    try redis.start()
+                    var served = false
+                    let restarted = ContinuousClock.now
+                    while !served && seconds(since: restarted) < 15 {
+                        served = try await gw.chat("m0").status == 200
+                        if !served { try await Task.sleep(for: .milliseconds(200)) }
+                    }
+                    #expect(served, "requests are admitted again once Redis is back")
+                }
+            }
+        }
+    }
+
     @Test(.enabled(if: TestRedis.enabled)) func exactAdmissionAsksRedisForEveryRequest() async throws {
         try await GatewayHarness.withMocks([MockFaults()]) { mocks in
             let policy = GatewayHarness.policy(mocks: mocks, extra: "state: {admission: exact}\n", teamExtra: "    rpm: 100000\n")

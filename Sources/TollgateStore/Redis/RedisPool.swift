@@ -33,6 +33,9 @@ final class RedisPool: Sendable {
         }
     }
 
+    /// False while any connection is known to be down (a failed connect or a dropped connection).
+    var isReachable: Bool { !workers.contains { !$0.isReachable } }
+
     func stop() {
         for worker in workers { worker.stop() }
     }

@@ -109,6 +109,7 @@ public final class RedisStore: StateStore {
     // MARK: Limits and budgets
 
     public var admitsRemotely: Bool { true }
+    public var isKnownUnreachable: Bool { !pool.isReachable }
 
     public func admit(_ request: AdmissionRequest, now: Date) async throws -> AdmissionDecision {
         if let problem = request.validationError { throw StoreError.invalidArgument(problem) }

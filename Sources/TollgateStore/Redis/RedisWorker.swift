@@ -62,6 +62,10 @@ final class RedisWorker: @unchecked Sendable {
     private let wakeup: WakeupPipe
     private let logger: Logger
 
+    /// False from a failed connect or a dropped connection until the next successful connect: what
+    /// callers that could act without Redis (admission leases) read to know it is down right now.
+    private let reachable = Atomic<Bool>(true)
+
     // Worker-thread-only state.
     private var backoff: Duration
     private var healthy = true
@@ -279,6 +283,7 @@ final class RedisWorker: @unchecked Sendable {
             do {
                 let fresh = try RedisConnection(url: url, connectTimeout: options.connectTimeout, commandTimeout: options.commandTimeout)
                 backoff = options.initialBackoff
+                reachable.store(true, ordering: .releasing)
                 if !healthy {
                     healthy = true
                     logger.info("Redis connection restored", metadata: ["redis.url": "\(url)"])
@@ -349,7 +354,11 @@ final class RedisWorker: @unchecked Sendable {
     }
 
     /// Logs once per outage, not once per failed request.
+    /// Whether the last connection attempt succeeded and the connection has not been dropped since.
+    var isReachable: Bool { reachable.load(ordering: .acquiring) }
+
     private func markUnhealthy(_ reason: String) {
+        reachable.store(false, ordering: .releasing)
         guard healthy else { return }
         healthy = false
         logger.warning("Redis connection failed, reconnecting with backoff", metadata: ["redis.url": "\(url)", "error": "\(reason)"])
