@@ -33,8 +33,8 @@ public struct LeaseIdentity: Sendable, Hashable {
 /// Capacity a store admitted ahead for several requests of one identity, spent here one request at a
 /// time without a round trip.
 ///
-/// Everything in it is already charged in the store, so spending it can never take a limit or budget
-/// past its ceiling; what is not spent by `expiresAt` is given back (`unspent`). The lease keeps the
+/// Everything in it is already charged in the store, so spending it never takes the store's counters
+/// past a ceiling; what is not spent by `expiresAt` is given back (`unspent`). The lease keeps the
 /// store's figures from the moment it was granted, so the rate-limit headers it reports count this
 /// replica's own use since then, not other replicas'.
 public struct AdmissionLease: Sendable {

@@ -6,7 +6,10 @@ import Foundation
 /// Why: with Redis, every admission is a network round trip (about 100 µs on loopback, most of it
 /// wake-ups on both sides). A replica serving a steady stream against large limits asks for several
 /// requests' worth at once and spends them locally. What keeps this safe:
-/// - a lease is charged in the store before it is spent, so no limit or budget is ever exceeded;
+/// - a lease is charged in the store before it is spent, so the store always holds at least what was
+///   admitted and no budget is exceeded; for rate limits a leased unit counts from its grant, up to one
+///   lifetime before it is used, so a burst can pass exact GCRA by at most the unspent part of one
+///   lease per replica (docs/limits.md, "Admission leases");
 /// - leases are small: at most 1/64 of a rate limit and 1/1024 of a budget, sized by the demand this
 ///   identity had in the last lifetime, and only against limits of at least `minimumLimit` units;
 /// - the store grants one only while every limit and budget keeps half its capacity after it
