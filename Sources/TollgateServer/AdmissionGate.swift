@@ -15,8 +15,9 @@ struct AdmissionTicket: Sendable {
 ///
 /// All checks go to the store in one atomic call (one Redis round trip), or, with `state.admission:
 /// leased` and steady traffic against large limits, come from this replica's leases (`AdmissionLeases`:
-/// capacity charged in the store ahead, no round trip). When the store is unreachable the policy's `state.on_unavailable` decides: fail_closed refuses with 503,
-/// fail_open lets the request through unmetered; either way a metric counts it.
+/// capacity charged in the store ahead, no round trip). When the store is unreachable the policy's
+/// `state.on_unavailable` decides: fail_closed refuses with 503, fail_open lets the request through
+/// unmetered; either way a metric counts it.
 struct AdmissionGate: Sendable {
     let store: any StateStore
     let metrics: GatewayMetrics
