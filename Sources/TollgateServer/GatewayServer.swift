@@ -122,6 +122,10 @@ public struct GatewayServer: Sendable {
         router.get("/admin/usage") { request, context in try await admin.usage(request, context: context) }
         router.get("/healthz") { _, _ in ops.health() }
         router.get("/readyz") { _, _ in await ops.ready() }
+        // Load balancers that probe with HEAD (HAProxy `option httpchk HEAD`, some uptime checkers)
+        // get the same status without a body.
+        router.head("/healthz") { _, _ in OperationsHandler.headOnly(ops.health()) }
+        router.head("/readyz") { _, _ in OperationsHandler.headOnly(await ops.ready()) }
         router.get("/metrics") { _, _ in ops.metricsResponse() }
         router.get("/admin/status") { request, _ in
             try ops.status(

@@ -29,6 +29,13 @@ struct OperationsHandler: Sendable {
         return JSONResponse.make(.object([("status", .string("not_ready")), ("reasons", .array(problems))]), status: .serviceUnavailable)
     }
 
+    /// The answer to a HEAD request: the GET answer's status and headers, no body.
+    static func headOnly(_ response: Response) -> Response {
+        var headers = response.headers
+        headers[.contentLength] = nil
+        return Response(status: response.status, headers: headers)
+    }
+
     func metricsResponse() -> Response {
         gauges()
         var headers = HTTPFields()
