@@ -135,8 +135,8 @@ struct AdminHandler: Sendable {
 
     private func overrideLimit(_ body: JSONValue, _ field: String, teamLimit: Int?) throws -> Int? {
         guard let value = body[field], value != .null else { return nil }
-        guard let n = value.intValue, n > 0 else {
-            throw GatewayError.invalidRequest("'\(field)' must be a positive integer.", param: field)
+        guard let n = value.intValue, n > 0, n <= LimitBounds.maximumRate else {
+            throw GatewayError.invalidRequest("'\(field)' must be a positive integer of at most \(LimitBounds.maximumRate).", param: field)
         }
         if let teamLimit, n > teamLimit {
             throw GatewayError.invalidRequest("'\(field)' (\(n)) exceeds the team's limit (\(teamLimit)); key overrides can only tighten.", param: field)

@@ -86,4 +86,12 @@ struct LimitsGCRATests {
         #expect(RateLimitHeaderFormat.retryAfterSeconds(2.1) == 3)
         #expect(RateLimitHeaderFormat.retryAfterSeconds(0.001) == 1)
     }
+
+    @Test func absurdLimitsAreClampedInsteadOfOverflowing() {
+        let gcra = GCRA(limit: Int.max, windowSeconds: 60)
+        #expect(gcra.limit == LimitBounds.maximumRate)
+        let outcome = gcra.evaluate(tat: 0, now: 1_800_000_000_000_000, cost: Int.max)
+        #expect(outcome.allowed)
+        #expect(gcra.adjust(tat: outcome.newTAT, byUnits: Int.min) >= 0)
+    }
 }

@@ -24,6 +24,29 @@ struct PolicyLoaderTests {
         #expect(snapshot.state.admission == .leased)
     }
 
+    @Test func limitsBeyondWhatTheMathHoldsAreRefusedWithTheirLine() {
+        let text = """
+            version: 1
+            providers:
+              openai: {kind: openai, base_url: "https://api.example.test/v1"}
+            models:
+              m: {targets: [{provider: openai, model: m}]}
+            teams:
+              t:
+                rpm: 9000000000000000000
+                tpm: 1000000000001
+                budget: {tokens: 9000000000000000000, usd: 1e12}
+            """
+        do {
+            _ = try PolicyLoader.load(text: text, path: "p.yaml")
+            Issue.record("expected the absurd limits to be refused")
+        } catch {
+            for (line, field) in [(8, "teams.t.rpm"), (9, "teams.t.tpm"), (10, "teams.t.budget.tokens"), (10, "teams.t.budget.usd")] {
+                #expect(error.issues.contains { $0.line == line && $0.message.contains(field) && $0.message.contains("at most") }, "\(field)")
+            }
+        }
+    }
+
     @Test func admissionModeIsLeasedOrExact() throws {
         let body = Self.minimal.dropFirst("version: 1\n".count)
         let exact = try PolicyLoader.load(text: "version: 1\nstate: {backend: redis, admission: exact}\n" + body, path: "p.yaml")

@@ -27,6 +27,7 @@ import TollgateUpstream
                     ("name not a string", #"{"team":"t1","name":{"a":1}}"#, 400),
                     ("rpm above the team's", #"{"team":"t1","rpm":1000}"#, 400),
                     ("negative rpm", #"{"team":"t1","rpm":-1}"#, 400),
+                    ("tpm beyond what the limit math holds", #"{"team":"t1","tpm":9000000000000000000}"#, 400),
                     ("models not a list", #"{"team":"t1","models":"m0"}"#, 400),
                     ("unknown model", #"{"team":"t1","models":["gpt-9"]}"#, 400),
                 ]

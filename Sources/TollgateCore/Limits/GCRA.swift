@@ -11,8 +11,10 @@ public struct GCRA: Sendable, Hashable {
     /// Window length in microseconds (60 s for rpm/tpm).
     public let windowMicros: Int64
 
+    /// `limit` is clamped to `LimitBounds.maximumRate` so the arithmetic below cannot overflow, whatever
+    /// the caller passes (policy validation refuses larger limits with a message).
     public init(limit: Int, windowSeconds: Int) {
-        self.limit = limit
+        self.limit = min(limit, LimitBounds.maximumRate)
         self.windowMicros = Int64(max(1, windowSeconds)) * 1_000_000
     }
 

@@ -4,6 +4,17 @@ public enum LimitKind: String, Sendable, Hashable, Codable {
     case tokens
 }
 
+/// The largest rate limit (requests or tokens per window) and budget ceilings the gateway accepts.
+///
+/// Beyond these the limit math (microsecond TATs, ten-window debt, the Lua script's doubles, exact to
+/// 2^53) would overflow or lose precision; they are far above any real limit (a trillion per minute,
+/// a quadrillion tokens, a billion dollars).
+public enum LimitBounds {
+    public static let maximumRate = 1_000_000_000_000
+    public static let maximumBudgetTokens = 1_000_000_000_000_000
+    public static let maximumBudgetUSD: Double = 1_000_000_000
+}
+
 /// One rate limit to check during admission, e.g. the team's rpm or a key's tpm override.
 ///
 /// `key` names the limit within its team (for example `team:rpm` or `key:key_ab12:tpm`); the store

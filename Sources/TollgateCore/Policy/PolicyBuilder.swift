@@ -275,8 +275,8 @@ struct PolicyBuilder {
             }
             result[name] = TeamSettings(
                 name: name,
-                rpm: reader.int(map["rpm"], at: "\(path).rpm", min: 1),
-                tpm: reader.int(map["tpm"], at: "\(path).tpm", min: 1),
+                rpm: reader.int(map["rpm"], at: "\(path).rpm", min: 1, max: LimitBounds.maximumRate),
+                tpm: reader.int(map["tpm"], at: "\(path).tpm", min: 1, max: LimitBounds.maximumRate),
                 budget: buildBudget(map["budget"], at: "\(path).budget"),
                 models: models,
                 keyHashes: hashes.map { $0.lowercased() })
@@ -291,8 +291,8 @@ struct PolicyBuilder {
     private func buildBudget(_ node: Node?, at path: String) -> BudgetSettings? {
         guard let node else { return nil }
         let map = reader.mapping(node, at: path, allowed: ["tokens", "usd", "period"])
-        let tokens = reader.int(map["tokens"], at: "\(path).tokens", min: 1)
-        let usd = reader.double(map["usd"], at: "\(path).usd")
+        let tokens = reader.int(map["tokens"], at: "\(path).tokens", min: 1, max: LimitBounds.maximumBudgetTokens)
+        let usd = reader.double(map["usd"], at: "\(path).usd", max: LimitBounds.maximumBudgetUSD)
         if tokens == nil && usd == nil { reader.issue(node, "\(path) needs tokens or usd") }
         let period = reader.oneOf(map["period"], at: "\(path).period", ["daily", "monthly", "total"]).flatMap(BudgetSettings.Period.init) ?? .monthly
         return BudgetSettings(tokens: tokens, usd: usd, period: period)

@@ -70,7 +70,7 @@ final class YAMLReader {
         return scalar.string
     }
 
-    func int(_ node: Node?, at path: String, min: Int = 0) -> Int? {
+    func int(_ node: Node?, at path: String, min: Int = 0, max: Int = .max) -> Int? {
         guard let node else { return nil }
         guard let value = node.int else {
             issue(node, "\(path) must be an integer")
@@ -80,10 +80,14 @@ final class YAMLReader {
             issue(node, "\(path) must be at least \(min)")
             return nil
         }
+        if value > max {
+            issue(node, "\(path) must be at most \(max)")
+            return nil
+        }
         return value
     }
 
-    func double(_ node: Node?, at path: String, min: Double = 0) -> Double? {
+    func double(_ node: Node?, at path: String, min: Double = 0, max: Double = .greatestFiniteMagnitude) -> Double? {
         guard let node else { return nil }
         guard let value = node.float ?? node.int.map(Double.init) else {
             issue(node, "\(path) must be a number")
@@ -91,6 +95,10 @@ final class YAMLReader {
         }
         if value < min || !value.isFinite {
             issue(node, "\(path) must be a finite number of at least \(min)")
+            return nil
+        }
+        if value > max {
+            issue(node, "\(path) must be at most \(max)")
             return nil
         }
         return value
