@@ -63,12 +63,12 @@ final class RedisWorker: @unchecked Sendable {
     private let logger: Logger
 
     /// False from a failed connect or a dropped connection until the next successful connect: what
-    /// callers that could act without Redis (admission leases) read to know it is down right now.
+    /// callers that could act without Redis (admission leases) read to know it is down right now, and
+    /// what makes the worker log the change once per outage rather than once per attempt.
     private let reachable = Atomic<Bool>(true)
 
     // Worker-thread-only state.
     private var backoff: Duration
-    private var healthy = true
 
     init(url: RedisURL, options: RedisConnectionOptions, name: String, greeting: [RedisCommand] = [], logger: Logger) {
         self.greeting = greeting
@@ -283,9 +283,7 @@ final class RedisWorker: @unchecked Sendable {
             do {
                 let fresh = try RedisConnection(url: url, connectTimeout: options.connectTimeout, commandTimeout: options.commandTimeout)
                 backoff = options.initialBackoff
-                reachable.store(true, ordering: .releasing)
-                if !healthy {
-                    healthy = true
+                if !reachable.exchange(true, ordering: .acquiringAndReleasing) {
                     logger.info("Redis connection restored", metadata: ["redis.url": "\(url)"])
                 }
                 let greeting = self.greeting
@@ -353,14 +351,12 @@ final class RedisWorker: @unchecked Sendable {
         for job in failed { job.completion(.failure(.unavailable("the Redis store is shut down"))) }
     }
 
-    /// Logs once per outage, not once per failed request.
     /// Whether the last connection attempt succeeded and the connection has not been dropped since.
     var isReachable: Bool { reachable.load(ordering: .acquiring) }
 
+    /// Logs once per outage, not once per failed request.
     private func markUnhealthy(_ reason: String) {
-        reachable.store(false, ordering: .releasing)
-        guard healthy else { return }
-        healthy = false
+        guard reachable.exchange(false, ordering: .acquiringAndReleasing) else { return }
         logger.warning("Redis connection failed, reconnecting with backoff", metadata: ["redis.url": "\(url)", "error": "\(reason)"])
     }
 
