@@ -29,10 +29,7 @@ final class AdmissionLeases: Sendable {
     /// store, fails, and `state.on_unavailable` decides, as operators expect of an outage (the leases
     /// stay charged and go back once Redis answers again).
     func admit(_ request: AdmissionRequest, now: Date, logger: Logger) async throws -> AdmissionDecision {
-        // Nothing to lease for a team without limits (the store answers those without a round trip).
-        if store.isKnownUnreachable || (request.limits.isEmpty && request.budgets.isEmpty) {
-            return try await store.admit(request, now: now)
-        }
+        if store.isKnownUnreachable { return try await store.admit(request, now: now) }
         let forward: AdmissionLeaseBook.Forward
         switch book.withLock({ $0.admit(request, now: now) }) {
         case .admitted(let admission): return .admitted(admission)

@@ -180,6 +180,19 @@ struct LimitsLeaseTests {
         #expect(after.forwarded, "the lease of yesterday's budget cannot admit into today's")
     }
 
+    @Test func aTeamWithoutLimitsOrBudgetsIsNeverLeasedOrTracked() {
+        var book = AdmissionLeaseBook()
+        let free = AdmissionRequest(team: "research", keyID: "k1", limits: [], budgets: [])
+        for step in 0..<50 {
+            guard case .forward(let forward) = book.admit(free, now: start.addingTimeInterval(Double(step) * 0.001)) else {
+                Issue.record("a request with nothing to check goes to the store (which answers it without a round trip)")
+                return
+            }
+            #expect(forward.request.leaseMultiplier == 1)
+        }
+        #expect(book.leaseCount == 0)
+    }
+
     @Test func budgetsLeaseAtMostATinyShare() {
         let book = AdmissionLeaseBook()
         #expect(book.leaseMultiple(for: request(budget: 1_000), demand: 500) == 1)

@@ -3,7 +3,7 @@ import Foundation
 /// What makes two requests draw on the same lease: the same team, the same rules with the same
 /// limits, and the same budget ceilings in the same period instances. Per-request costs are not
 /// part of it (the lease is spent in units), and neither is the key unless it has rules of its own.
-public struct LeaseIdentity: Sendable, Hashable {
+struct LeaseIdentity: Sendable, Hashable {
     struct Limit: Sendable, Hashable {
         var key: String
         var limit: Int
@@ -38,7 +38,6 @@ public struct LeaseIdentity: Sendable, Hashable {
 /// store's figures from the moment it was granted, so the rate-limit headers it reports count this
 /// replica's own use since then, not other replicas'.
 public struct AdmissionLease: Sendable {
-    public let identity: LeaseIdentity
     public let grantedAt: Date
     public let expiresAt: Date
     /// Units left per limit rule (requests or tokens), in the rules' order.
@@ -52,7 +51,6 @@ public struct AdmissionLease: Sendable {
     /// A lease from an admission of `multiple` requests' worth (`request` scaled), of which the
     /// requester itself has already taken one.
     init(granting request: AdmissionRequest, periodKeys: [String], multiple: Int, statuses: [LimitStatus], now: Date, lifetime: TimeInterval) {
-        identity = LeaseIdentity(request, periodKeys: periodKeys)
         grantedAt = now
         expiresAt = now.addingTimeInterval(lifetime)
         let spare = Int64(multiple - 1)
@@ -64,9 +62,10 @@ public struct AdmissionLease: Sendable {
     }
 
     /// Takes one request's worth when every unit it needs is left, and returns its admission: a
-    /// reservation of its own (settled or refunded like any other) and the headers' figures.
+    /// reservation of its own (settled or refunded like any other) and the headers' figures. The
+    /// request has this lease's identity (the book looks it up by that), so its rules line up.
     mutating func draw(_ request: AdmissionRequest, now: Date) -> Admission? {
-        guard now < expiresAt, request.limits.count == limitUnits.count, request.budgets.count == budgetUnits.count else { return nil }
+        guard now < expiresAt else { return nil }
         let costs = request.limits.map { $0.gcra.normalizedCost($0.cost) }
         guard zip(costs, limitUnits).allSatisfy({ $0 <= $1 }),
             zip(request.budgets, budgetUnits).allSatisfy({ $0.reserveTokens <= $1.tokens && $0.reserveMicros <= $1.micros })
@@ -88,12 +87,12 @@ public struct AdmissionLease: Sendable {
     /// looks fuller (the spent units were charged at the grant, and have refilled since).
     func admission(for request: AdmissionRequest, now: Date) -> Admission {
         let elapsed = max(0, AdmissionEvaluator.micros(now) - AdmissionEvaluator.micros(grantedAt))
-        let statuses = zip(zip(grantedStatuses, limitUnits), zip(template.limits, request.limits)).map { pair, rules in
+        let statuses = zip(zip(grantedStatuses, limitUnits), request.limits).map { pair, rule in
             var (status, left) = pair
-            let gcra = rules.0.gcra
+            let gcra = rule.gcra
             let interval = gcra.emissionIntervalMicros
             let grantedReset = Int64((status.resetAfterSeconds * 1_000_000).rounded())
-            let own = min(rules.1.gcra.normalizedCost(rules.1.cost), Int64(max(1, rules.1.limit))) * interval
+            let own = min(gcra.normalizedCost(rule.cost), Int64(max(1, rule.limit))) * interval
             let reset = max(own, grantedReset - left * interval - elapsed)
             status.remaining = Int(max(0, min(Int64(status.limit), (gcra.toleranceMicros - reset) / interval)))
             status.resetAfterSeconds = Double(reset) / 1_000_000

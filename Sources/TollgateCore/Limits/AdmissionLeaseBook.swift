@@ -70,9 +70,13 @@ public struct AdmissionLeaseBook: Sendable {
     /// Number of leases held (for tests and status).
     public var leaseCount: Int { leases.count }
 
-    /// Admits from a lease when one covers the request; otherwise says what to ask the store.
+    /// Admits from a lease when one covers the request; otherwise says what to ask the store. A request
+    /// with no limits and no budgets is not tracked: there is nothing to lease.
     public mutating func admit(_ request: AdmissionRequest, now: Date) -> Step {
         let periodKeys = request.budgets.map { $0.period.key(at: now) }
+        guard !request.limits.isEmpty || !request.budgets.isEmpty else {
+            return .forward(Forward(request: request, identity: LeaseIdentity(request, periodKeys: periodKeys), periodKeys: periodKeys))
+        }
         let identity = LeaseIdentity(request, periodKeys: periodKeys)
         if let admission = leases[identity]?.draw(request, now: now) {
             countDemand(identity, now: now)
@@ -144,7 +148,6 @@ public struct AdmissionLeaseBook: Sendable {
     /// The lease size worth asking for: the identity's recent demand, capped by every limit's and
     /// budget's share; 1 (no lease) when that leaves fewer than two requests.
     public func leaseMultiple(for request: AdmissionRequest, demand: Int) -> Int {
-        guard !request.limits.isEmpty || !request.budgets.isEmpty else { return 1 }
         var multiple = Int64(min(demand, settings.maximumMultiple, AdmissionRequest.maximumLeaseMultiplier))
         for rule in request.limits {
             guard rule.limit >= settings.minimumLimit else { return 1 }

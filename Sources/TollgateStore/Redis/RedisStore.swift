@@ -116,7 +116,7 @@ public final class RedisStore: StateStore {
         let periodKeys = request.budgets.map { $0.period.key(at: now) }
         if request.limits.isEmpty && request.budgets.isEmpty {
             // Nothing to check or reserve: no round trip (a team without limits or budgets).
-            return .admitted(Admission(reservation: Reservation(team: request.team, keyID: request.keyID, admittedAt: now, tokenLimits: [], budgets: []), limits: []))
+            return .admitted(Admission(reservation: Reservation(admitting: request, periodKeys: [], at: now), limits: []))
         }
         var numbers: [Double] = []
         numbers.reserveCapacity(4 + 5 * request.budgets.count + 4 * request.limits.count)
