@@ -171,6 +171,24 @@ struct LimitsLeaseTests {
         #expect(third.request.leaseMultiplier > 1, "an abandoned ask frees the identity")
     }
 
+    @Test func aLeaseGrantedAfterALongWaitIsStillKept() {
+        var book = AdmissionLeaseBook()
+        let ledger = Ledger()
+        for step in 0..<4 { _ = admit(request(), book: &book, ledger: ledger, at: start.addingTimeInterval(Double(step) * 0.001)) }
+        _ = book.returnAll()
+        let asked = start.addingTimeInterval(0.01)
+        guard case .forward(let forward) = book.admit(request(), now: asked), forward.request.leaseMultiplier > 1 else {
+            Issue.record("expected a lease request")
+            return
+        }
+        // The store answers only after the sweeper has run past the identity's idle window.
+        let answered = asked.addingTimeInterval(5)
+        _ = book.expire(now: answered)
+        let outcome = book.complete(forward, decision: ledger.admit(forward.request, at: answered), now: answered)
+        #expect(isAdmitted(outcome.decision))
+        #expect(book.leaseCount == 1, "capacity charged in the store is held, to be spent or returned")
+    }
+
     @Test func aBudgetPeriodBoundaryStartsANewLease() {
         var book = AdmissionLeaseBook()
         let ledger = Ledger()

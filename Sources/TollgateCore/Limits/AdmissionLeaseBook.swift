@@ -51,42 +51,60 @@ public struct AdmissionLeaseBook: Sendable {
         case forward(Forward)
     }
 
+    /// Requests of one identity per lifetime, this window and the last.
     private struct Demand {
         var windowStart: Date
-        var current: Int
-        var previous: Int
+        var current = 0
+        var previous = 0
+
+        /// Counts one request and returns the estimate (requests per lifetime).
+        mutating func count(now: Date, lifetime: TimeInterval) -> Int {
+            let age = now.timeIntervalSince(windowStart)
+            if age >= lifetime {
+                previous = age < 2 * lifetime ? current : 0
+                current = 0
+                windowStart = now
+            }
+            current += 1
+            return max(previous, current)
+        }
+    }
+
+    /// Everything the book knows about one identity, so a request costs one lookup.
+    private struct Entry {
+        var demand: Demand
+        var lease: AdmissionLease?
+        /// A lease request is on its way: one at a time, others go one by one meanwhile.
+        var asking = false
     }
 
     public let settings: Settings
-    private var leases: [LeaseIdentity: AdmissionLease] = [:]
-    private var demand: [LeaseIdentity: Demand] = [:]
-    /// Identities with a lease request on its way: one at a time, others go one by one meanwhile.
-    private var asking: Set<LeaseIdentity> = []
+    private var entries: [LeaseIdentity: Entry] = [:]
 
     public init(settings: Settings = Settings()) {
         self.settings = settings
     }
 
     /// Number of leases held (for tests and status).
-    public var leaseCount: Int { leases.count }
+    public var leaseCount: Int { entries.values.reduce(0) { $0 + ($1.lease == nil ? 0 : 1) } }
 
     /// Admits from a lease when one covers the request; otherwise says what to ask the store. A request
-    /// with no limits and no budgets is not tracked: there is nothing to lease.
+    /// with no limits and no budgets is not tracked (there is nothing to lease), nor is a new identity
+    /// once `capacity` are tracked.
     public mutating func admit(_ request: AdmissionRequest, now: Date) -> Step {
         let periodKeys = request.budgets.map { $0.period.key(at: now) }
-        guard !request.limits.isEmpty || !request.budgets.isEmpty else {
-            return .forward(Forward(request: request, identity: LeaseIdentity(request, periodKeys: periodKeys), periodKeys: periodKeys))
-        }
         let identity = LeaseIdentity(request, periodKeys: periodKeys)
-        if let admission = leases[identity]?.draw(request, now: now) {
-            countDemand(identity, now: now)
-            return .admitted(admission)
-        }
-        let multiple = countDemand(identity, now: now).map { leaseMultiple(for: request, demand: $0) } ?? 1
         var forwarded = request
         forwarded.leaseMultiplier = 1
-        if multiple > 1, !asking.contains(identity) {
-            asking.insert(identity)
+        guard !request.limits.isEmpty || !request.budgets.isEmpty, let index = entryIndex(identity, now: now) else {
+            return .forward(Forward(request: forwarded, identity: identity, periodKeys: periodKeys))
+        }
+        // Mutated in place through the index: the lease's unit arrays are not copied per request.
+        let demand = entries.values[index].demand.count(now: now, lifetime: settings.lifetime)
+        if let admission = entries.values[index].lease?.draw(request, now: now) { return .admitted(admission) }
+        let multiple = leaseMultiple(for: request, demand: demand)
+        if multiple > 1, !entries.values[index].asking {
+            entries.values[index].asking = true
             forwarded.leaseMultiplier = multiple
         }
         return .forward(Forward(request: forwarded, identity: identity, periodKeys: periodKeys))
@@ -98,51 +116,58 @@ public struct AdmissionLeaseBook: Sendable {
         _ forward: Forward, decision: AdmissionDecision, now: Date
     ) -> (decision: AdmissionDecision, retired: Reservation?) {
         guard forward.request.leaseMultiplier > 1 else { return (decision, nil) }
-        asking.remove(forward.identity)
+        // An asking entry is never expired, so it is there; should it not be, the grant still needs a home.
+        if entries[forward.identity] == nil { entries[forward.identity] = Entry(demand: Demand(windowStart: now)) }
+        guard let index = entries.index(forKey: forward.identity) else { return (decision, nil) }
+        entries.values[index].asking = false
         guard case .admitted(let admission) = decision, admission.leasedMultiple > 1 else { return (decision, nil) }
         var single = forward.request
         single.leaseMultiplier = 1
         let lease = AdmissionLease(
             granting: single, periodKeys: forward.periodKeys, multiple: admission.leasedMultiple, statuses: admission.limits,
             now: now, lifetime: settings.lifetime)
-        let retired = leases.updateValue(lease, forKey: forward.identity)?.unspent
+        let retired = entries.values[index].lease?.unspent
+        entries.values[index].lease = lease
         return (.admitted(lease.admission(for: single, now: now)), retired)
     }
 
     /// The store did not answer a forwarded request: another may ask for this identity's lease.
     public mutating func abandon(_ forward: Forward) {
-        if forward.request.leaseMultiplier > 1 { asking.remove(forward.identity) }
+        guard forward.request.leaseMultiplier > 1, let index = entries.index(forKey: forward.identity) else { return }
+        entries.values[index].asking = false
     }
 
-    /// Removes expired leases and returns what they left unspent; forgets identities idle for two lifetimes.
+    /// Removes expired leases and returns what they left unspent; forgets identities idle for two
+    /// lifetimes that hold no lease and have no lease request on its way.
     public mutating func expire(now: Date) -> [Reservation] {
-        let expired = leases.filter { $0.value.expiresAt <= now }
-        for identity in expired.keys { leases[identity] = nil }
-        demand = demand.filter { now.timeIntervalSince($0.value.windowStart) < 2 * settings.lifetime || leases[$0.key] != nil }
-        return expired.values.compactMap(\.unspent)
+        var unspent: [Reservation] = []
+        for index in entries.indices {
+            guard let lease = entries.values[index].lease, lease.expiresAt <= now else { continue }
+            if let rest = lease.unspent { unspent.append(rest) }
+            entries.values[index].lease = nil
+        }
+        entries = entries.filter {
+            $0.value.lease != nil || $0.value.asking || now.timeIntervalSince($0.value.demand.windowStart) < 2 * settings.lifetime
+        }
+        return unspent
     }
 
     /// Removes every lease (shutdown, or leases switched off) and returns what they left unspent.
     public mutating func returnAll() -> [Reservation] {
-        defer { leases.removeAll() }
-        return leases.values.compactMap(\.unspent)
+        var unspent: [Reservation] = []
+        for index in entries.indices {
+            if let rest = entries.values[index].lease?.unspent { unspent.append(rest) }
+            entries.values[index].lease = nil
+        }
+        return unspent
     }
 
-    /// Counts one request of `identity` and returns the demand estimate (requests per lifetime), or
-    /// nil when the book is full and does not track it.
-    @discardableResult
-    private mutating func countDemand(_ identity: LeaseIdentity, now: Date) -> Int? {
-        guard var entry = demand[identity] ?? (demand.count < settings.capacity ? Demand(windowStart: now, current: 0, previous: 0) : nil)
-        else { return nil }
-        let age = now.timeIntervalSince(entry.windowStart)
-        if age >= settings.lifetime {
-            entry.previous = age < 2 * settings.lifetime ? entry.current : 0
-            entry.current = 0
-            entry.windowStart = now
-        }
-        entry.current += 1
-        demand[identity] = entry
-        return max(entry.previous, entry.current)
+    /// The entry of `identity`, created when the book has room.
+    private mutating func entryIndex(_ identity: LeaseIdentity, now: Date) -> Dictionary<LeaseIdentity, Entry>.Index? {
+        if let index = entries.index(forKey: identity) { return index }
+        guard entries.count < settings.capacity else { return nil }
+        entries[identity] = Entry(demand: Demand(windowStart: now))
+        return entries.index(forKey: identity)
     }
 
     /// The lease size worth asking for: the identity's recent demand, capped by every limit's and
