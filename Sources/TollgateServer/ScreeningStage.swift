@@ -109,31 +109,30 @@ struct ScreeningStage: Sendable {
         var changed = false
         let newChoices: [JSONValue] = choices.map { choice in
             guard var message = choice["message"] else { return choice }
+            var messageChanged = false
             if let content = message["content"]?.stringValue {
                 let screened = screenText(content, runtime: runtime, session: session, requestCounts: requestCounts, restoring: restore)
                 if screened != content {
-                    changed = true
+                    messageChanged = true
                     message = message.setting("content", to: .string(screened))
                 }
             }
             // Tool-call arguments are what an agent acts on: the same screen, restored values
             // escaped for the JSON text the arguments are.
-            if let calls = message["tool_calls"]?.arrayValue {
-                let screenedCalls: [JSONValue] = calls.map { call in
-                    guard let function = call["function"], let arguments = function["arguments"]?.stringValue else { return call }
-                    let screened = screenText(arguments, runtime: runtime, session: session, requestCounts: requestCounts, restoring: restore, insideJSONString: true)
-                    if screened == arguments { return call }
-                    changed = true
-                    return call.setting("function", to: function.setting("arguments", to: .string(screened)))
-                }
-                message = message.setting("tool_calls", to: .array(screenedCalls))
+            if let screenedCalls = ToolCallArguments.mapped(in: message, {
+                screenText($0, runtime: runtime, session: session, requestCounts: requestCounts, restoring: restore, insideJSONString: true)
+            }) {
+                messageChanged = true
+                message = screenedCalls
             }
+            var out = messageChanged ? choice.setting("message", to: message) : choice
             // Log probabilities spell out the original tokens, redacted or not: they go when responses are redacted.
             if runtime.redactsResponses, let logprobs = choice["logprobs"], logprobs != .null {
-                changed = true
-                return choice.setting("message", to: message).setting("logprobs", to: .null)
+                out = out.setting("logprobs", to: .null)
+                messageChanged = true
             }
-            return choice.setting("message", to: message)
+            if messageChanged { changed = true }
+            return out
         }
         guard changed else { return body }
         return JSONWriter.bytes(parsed.setting("choices", to: .array(newChoices)))
@@ -171,19 +170,9 @@ enum MessageRedactor {
         var changed = false
         let out: [JSONValue] = messages.map { original in
             var message = original
-            if let calls = original["tool_calls"]?.arrayValue {
-                var callsChanged = false
-                let redactedCalls: [JSONValue] = calls.map { call in
-                    guard let function = call["function"], let arguments = function["arguments"]?.stringValue else { return call }
-                    let redacted = engine.redact(arguments, types: types, session: session)
-                    if redacted == arguments { return call }
-                    callsChanged = true
-                    return call.setting("function", to: function.setting("arguments", to: .string(redacted)))
-                }
-                if callsChanged {
-                    changed = true
-                    message = original.setting("tool_calls", to: .array(redactedCalls))
-                }
+            if let redactedCalls = ToolCallArguments.mapped(in: original, { engine.redact($0, types: types, session: session) }) {
+                changed = true
+                message = redactedCalls
             }
             switch message["content"] {
             case .some(.string(let text)):
@@ -208,6 +197,24 @@ enum MessageRedactor {
             }
         }
         return (out, changed)
+    }
+}
+
+/// The `function.arguments` text of a message's tool calls, screened like content on the way in and out.
+enum ToolCallArguments {
+    /// `message` with every tool call's arguments passed through `transform`, or nil when none changed
+    /// (so an untouched message is neither rebuilt nor re-encoded).
+    static func mapped(in message: JSONValue, _ transform: (String) -> String) -> JSONValue? {
+        guard let calls = message["tool_calls"]?.arrayValue else { return nil }
+        var changed = false
+        let mapped: [JSONValue] = calls.map { call in
+            guard let function = call["function"], let arguments = function["arguments"]?.stringValue else { return call }
+            let transformed = transform(arguments)
+            if transformed == arguments { return call }
+            changed = true
+            return call.setting("function", to: function.setting("arguments", to: .string(transformed)))
+        }
+        return changed ? message.setting("tool_calls", to: .array(mapped)) : nil
     }
 }
 
