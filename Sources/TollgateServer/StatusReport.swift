@@ -4,7 +4,8 @@ import TollgateStore
 
 /// Breaker and canary state for `/admin/status` and `/metrics`.
 enum StatusReport {
-    /// The embedded store's persistence health (a full disk stops counters reaching the data directory).
+    /// The store: for the embedded one its persistence health (a full disk stops counters reaching the
+    /// data directory), for Redis the admission mode and how many leases this replica holds.
     static func members(store: any StateStore, leases: AdmissionLeases?, policy: RuntimePolicy) -> [(String, JSONValue)] {
         guard let memory = store as? MemoryStore else {
             return [
