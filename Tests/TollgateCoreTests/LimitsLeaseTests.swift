@@ -154,11 +154,16 @@ struct LimitsLeaseTests {
         }
     }
 
-    @Test func onlyOneLeaseIsAskedForAtATime() {
+    /// A book whose identity has demand enough to ask for a lease, and no lease held (returned).
+    func bookReadyToAsk(_ ledger: Ledger) -> AdmissionLeaseBook {
         var book = AdmissionLeaseBook()
-        let ledger = Ledger()
         for step in 0..<4 { _ = admit(request(), book: &book, ledger: ledger, at: start.addingTimeInterval(Double(step) * 0.001)) }
         _ = book.returnAll()
+        return book
+    }
+
+    @Test func onlyOneLeaseIsAskedForAtATime() {
+        var book = bookReadyToAsk(Ledger())
         let now = start.addingTimeInterval(0.01)
         guard case .forward(let first) = book.admit(request(), now: now), case .forward(let second) = book.admit(request(), now: now) else {
             Issue.record("expected both to be forwarded")
@@ -172,10 +177,8 @@ struct LimitsLeaseTests {
     }
 
     @Test func aLeaseGrantedAfterALongWaitIsStillKept() {
-        var book = AdmissionLeaseBook()
         let ledger = Ledger()
-        for step in 0..<4 { _ = admit(request(), book: &book, ledger: ledger, at: start.addingTimeInterval(Double(step) * 0.001)) }
-        _ = book.returnAll()
+        var book = bookReadyToAsk(ledger)
         let asked = start.addingTimeInterval(0.01)
         guard case .forward(let forward) = book.admit(request(), now: asked), forward.request.leaseMultiplier > 1 else {
             Issue.record("expected a lease request")
