@@ -120,43 +120,12 @@ struct ProxyHandler: Sendable {
         var headers = proxiedHeaders(forwarded, ticket: ticket, flags: screened.flags, cache: cache.header)
         let upstream = forwarded.response
         if chat.stream && upstream.status == 200 {
-            headers[.contentType] = "text/event-stream"
-            headers[.cacheControl] = "no-cache"
-            let relay = StreamRelay(
-                suppressUsageChunk: addUsage, screen: screening.streamScreen(session: screened.session), assemble: cacheKey != nil && !forwarded.degraded)
-            let responses = self.responses
-            let cacheTTL = policy.cache.ttlSeconds
-            let provider = forwarded.target.provider.name
-            let targetModel = forwarded.target.target.model
-            let logger = context.logger
-            let metrics = self.metrics
-            let admission = self.admission
-            let target = forwarded.target.target.id
-            let served = forwarded.plan
-            let audit = self.audit
-            let requestID = context.requestID
-            let requested = chat.model
-            let flags = screened.flags
-            let retried = forwarded.attempts > 1
             streamKeepsWatching = true
-            return Response(
-                status: .ok, headers: headers,
-                body: ResponseBody { writer in
-                    let summary = await relay.relay(upstream.body, to: &writer, logger: logger)
-                    ClientCloseWatch.shared.stop(watch)
-                    metrics.recordUpstream(target: target, seconds: started.secondsElapsed, failed: summary.failure != nil)
-                    self.recordCanary(runtime, plan: served, failed: summary.failure != nil || retried, started: started)
-                    await admission.settle(ticket, usage: summary.usage, completionEstimate: summary.events, logger: logger)
-                    let outcome = summary.clientGone ? "client_disconnected" : (summary.failure.map { "provider_error: \($0)" } ?? "completed")
-                    if let cacheKey, summary.failure == nil, let whole = summary.assembled?.completion() {
-                        let stored = screening.screenResponse(JSONWriter.bytes(whole), parsed: whole, screened: screened, logger: logger, restoring: false)
-                        await responses.store(CachedAnswer(provider: provider, target: targetModel, body: stored), key: cacheKey, ttlSeconds: cacheTTL, logger: logger)
-                    }
-                    audit.proxied(
-                        requestID: requestID, endpoint: "chat.completions", principal: principal, requested: requested, forwarded: forwarded,
-                        status: 200, stream: true, outcome: outcome, usage: summary.usage, flags: flags, latency: started.secondsElapsed)
-                    try await writer.finish(nil)
-                })
+            let stream = StreamedChat(
+                runtime: runtime, principal: principal, requestedModel: chat.model, forwarded: forwarded, ticket: ticket,
+                screening: screening, screened: screened, cacheKey: cacheKey, suppressUsageChunk: addUsage, watch: watch,
+                requestID: context.requestID, started: started)
+            return streamedResponse(stream, headers: headers, logger: context.logger)
         }
         let body: [UInt8]
         do {
@@ -258,7 +227,7 @@ struct ProxyHandler: Sendable {
         return Response(status: .init(code: forwarded.response.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    private func recordCanary(_ runtime: RuntimePolicy, plan: RoutePlan, failed: Bool, started: ContinuousClock.Instant) {
+    func recordCanary(_ runtime: RuntimePolicy, plan: RoutePlan, failed: Bool, started: ContinuousClock.Instant) {
         guard let canary = runtime.routing.canaries[plan.servedModel] else { return }
         let elapsed = ContinuousClock.now - started
         if let decision = canary.record(variant: plan.variantIndex, failed: failed, latency: elapsed, now: .now()) {
