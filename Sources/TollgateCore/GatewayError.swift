@@ -79,16 +79,23 @@ public struct GatewayError: Error, Sendable, Equatable, CustomStringConvertible 
             message: "Request bodies with Content-Encoding '\(encoding.prefix(40))' are not supported; send the JSON uncompressed.")
     }
 
-    /// 429: a rate limit was hit; `retryAfter` seconds go into `Retry-After`.
-    public static func rateLimited(_ message: String, retryAfter: Int) -> GatewayError {
+    /// 429: a rate limit was hit; `retryAfter` seconds go into `Retry-After`. The type names the
+    /// limit, `requests` or `tokens`, as OpenAI's own rate-limit errors do.
+    public static func rateLimited(_ message: String, limit type: String = "requests", retryAfter: Int) -> GatewayError {
         GatewayError(
-            status: 429, type: "requests", code: "rate_limit_exceeded", message: message,
+            status: 429, type: type, code: "rate_limit_exceeded", message: message,
             headers: [("retry-after", String(max(1, retryAfter)))])
     }
 
     /// 429: a token or dollar budget is spent (OpenAI's `insufficient_quota` type).
-    public static func budgetExceeded(_ message: String) -> GatewayError {
-        GatewayError(status: 429, type: "insufficient_quota", code: "budget_exceeded", message: message)
+    ///
+    /// `x-should-retry: false` stops the OpenAI SDKs from retrying at once (they retry every 429 by
+    /// default, and a spent budget does not come back in seconds); `Retry-After` says when the
+    /// period resets, when it does.
+    public static func budgetExceeded(_ message: String, retryAfter: Int? = nil) -> GatewayError {
+        var headers: [(String, String)] = [("x-should-retry", "false")]
+        if let retryAfter { headers.append(("retry-after", String(max(1, retryAfter)))) }
+        return GatewayError(status: 429, type: "insufficient_quota", code: "budget_exceeded", message: message, headers: headers)
     }
 
     /// 404 for unknown routes.

@@ -63,7 +63,7 @@ struct AdmissionGate: Sendable {
                 return AdmissionTicket(reservation: admission.reservation, headers: admission.rateLimitHeaders, promptEstimate: prompt, price: price)
             case .refused(let refusal):
                 metrics.count("admission_refusals", labels: [("team", principal.team), ("reason", refusal.reasonLabel)])
-                throw refusal.gatewayError
+                throw refusal.gatewayError(now: Date())
             }
         } catch let error as StoreError where error.isUnavailability {
             metrics.count("store_unavailable", labels: [("operation", "admit")])

@@ -88,11 +88,19 @@ struct LimitsAdmissionTests {
     }
 
     @Test func refusalsBecomeOpenAIShaped429s() {
-        let rate = AdmissionRefusal.rateLimited(rule: "team:rpm", kind: .requests, retryAfterSeconds: 2.2, limits: []).gatewayError
-        #expect(rate.status == 429 && rate.code == "rate_limit_exceeded")
+        let now = Date(timeIntervalSince1970: 1_700_000_000)
+        let rate = AdmissionRefusal.rateLimited(rule: "team:rpm", kind: .requests, retryAfterSeconds: 2.2, limits: []).gatewayError(now: now)
+        #expect(rate.status == 429 && rate.code == "rate_limit_exceeded" && rate.type == "requests")
         #expect(rate.headers.contains { $0 == ("retry-after", "3") })
-        let budget = AdmissionRefusal.budgetExhausted(scope: "team", period: .monthly, dimension: .usd, resetsAt: nil).gatewayError
-        #expect(budget.status == 429 && budget.type == "insufficient_quota" && budget.code == "budget_exceeded")
+        let tokens = AdmissionRefusal.rateLimited(rule: "team:tpm", kind: .tokens, retryAfterSeconds: 0.4, limits: []).gatewayError(now: now)
+        #expect(tokens.type == "tokens" && tokens.message.contains("tokens per minute"))
+        let total = AdmissionRefusal.budgetExhausted(scope: "team", period: .total, dimension: .usd, resetsAt: nil).gatewayError(now: now)
+        #expect(total.status == 429 && total.type == "insufficient_quota" && total.code == "budget_exceeded")
+        #expect(total.headers.contains { $0 == ("x-should-retry", "false") })
+        #expect(!total.headers.contains { $0.0 == "retry-after" })
+        let daily = AdmissionRefusal.budgetExhausted(
+            scope: "key", period: .daily, dimension: .tokens, resetsAt: now.addingTimeInterval(3_600.2)).gatewayError(now: now)
+        #expect(daily.headers.contains { $0 == ("retry-after", "3601") })
     }
 
     @Test func duplicateRuleKeysAreRejected() {

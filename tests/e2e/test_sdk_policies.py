@@ -7,6 +7,7 @@ request body, which the gateway forwards untouched (unknown fields pass through)
 """
 import asyncio
 import base64
+import datetime
 import json
 import os
 import re
@@ -216,6 +217,9 @@ def test_exhausted_token_budget_is_insufficient_quota(env):
         c.chat.completions.create(model="gpt-4o-mini", messages=user("second is refused"))
     assert err.value.status_code == 429
     assert err.value.code == "budget_exceeded" and err.value.type == "insufficient_quota"
+    # A `total` budget never resets: nothing to wait for, and the SDK is told not to retry.
+    assert err.value.response.headers.get("x-should-retry") == "false"
+    assert "retry-after" not in err.value.response.headers
 
 
 def test_exhausted_usd_budget_is_insufficient_quota(env):
@@ -224,6 +228,28 @@ def test_exhausted_usd_budget_is_insufficient_quota(env):
     with pytest.raises(openai.RateLimitError) as err:
         c.chat.completions.create(model="gpt-4o-mini", messages=user("over budget"))
     assert err.value.code == "budget_exceeded" and err.value.type == "insufficient_quota"
+    # A daily budget resets at the next UTC midnight, which Retry-After names.
+    now = datetime.datetime.now(datetime.timezone.utc)
+    midnight = (now + datetime.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    assert abs(int(err.value.response.headers["retry-after"]) - (midnight - now).total_seconds()) < 5
+
+
+def budget_refusals(env):
+    text = urllib.request.urlopen(env["strict_root"] + "/metrics", timeout=5).read().decode()
+    found = re.search(r'^tollgate_refusals_total\{code="budget_exceeded"\} (\d+)', text, re.M)
+    return int(found.group(1)) if found else 0
+
+
+def test_the_sdk_does_not_retry_a_spent_budget(env):
+    c = OpenAI(base_url=env["strict"], api_key=BUDGET_KEY, max_retries=2, timeout=SDK_TIMEOUT)
+    try:
+        c.chat.completions.create(model="gpt-4o-mini", messages=user("spends the budget if nothing did yet"))
+    except openai.RateLimitError:
+        pass
+    before = budget_refusals(env)
+    with pytest.raises(openai.RateLimitError):
+        c.chat.completions.create(model="gpt-4o-mini", messages=user("refused once, not three times"))
+    assert budget_refusals(env) == before + 1
 
 
 # --- injection screening ---------------------------------------------------------------------

@@ -32,21 +32,24 @@ public enum AdmissionRefusal: Sendable, Hashable {
     /// A budget ceiling is spent for this period; `resetsAt` is the period boundary (nil for `total`).
     case budgetExhausted(scope: String, period: BudgetPeriod, dimension: BudgetDimension, resetsAt: Date?)
 
-    /// The OpenAI-shaped 429 this refusal becomes (`rate_limit_exceeded` with Retry-After, or
-    /// `budget_exceeded` of type `insufficient_quota`), plus the rate-limit headers when known.
-    public var gatewayError: GatewayError {
+    /// The OpenAI-shaped 429 this refusal becomes at `now` (`rate_limit_exceeded` with Retry-After,
+    /// or `budget_exceeded` of type `insufficient_quota`, with Retry-After until a daily or monthly
+    /// budget resets), plus the rate-limit headers when known.
+    public func gatewayError(now: Date) -> GatewayError {
         switch self {
         case .rateLimited(_, let kind, let retryAfter, let limits):
+            let unit = kind == .requests ? "requests" : "tokens"
             var error = GatewayError.rateLimited(
-                "Rate limit reached for \(kind == .requests ? "requests" : "tokens") per minute. "
-                    + "Retry after \(RateLimitHeaderFormat.retryAfterSeconds(retryAfter)) s.",
-                retryAfter: RateLimitHeaderFormat.retryAfterSeconds(retryAfter))
+                "Rate limit reached for \(unit) per minute. Retry after \(RateLimitHeaderFormat.retryAfterSeconds(retryAfter)) s.",
+                limit: unit, retryAfter: RateLimitHeaderFormat.retryAfterSeconds(retryAfter))
             error.headers += limits.openAIRateLimitHeaders()
             return error
-        case .budgetExhausted(let scope, let period, let dimension, _):
+        case .budgetExhausted(let scope, let period, let dimension, let resetsAt):
             let owner = scope == "team" ? "team" : "API key"
+            let resetSeconds = resetsAt.map { Int($0.timeIntervalSince(now).rounded(.up)) }
             return GatewayError.budgetExceeded(
-                "The \(period.rawValue) \(dimension == .usd ? "USD" : "token") budget of this \(owner) is exhausted.")
+                "The \(period.rawValue) \(dimension == .usd ? "USD" : "token") budget of this \(owner) is exhausted.",
+                retryAfter: resetSeconds)
         }
     }
 }
