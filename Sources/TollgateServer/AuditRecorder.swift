@@ -32,11 +32,12 @@ struct AuditRecorder: Sendable {
 
     /// An answer served from the response cache: no provider was called.
     func cacheHit(
-        requestID: String, principal: Principal, requested: String, plan: RoutePlan, provider: String, stream: Bool, flags: [String], latency: Double
+        requestID: String, endpoint: String, principal: Principal, requested: String, plan: RoutePlan, provider: String, stream: Bool,
+        flags: [String], latency: Double
     ) {
         guard let trail else { return }
         trail.record([
-            ("ts", Self.now()), ("event", .string("chat.completions")), ("request_id", .string(requestID)),
+            ("ts", Self.now()), ("event", .string(endpoint)), ("request_id", .string(requestID)),
             ("key_id", .string(principal.keyID)), ("team", .string(principal.team)),
             ("model_requested", .string(requested)), ("model_served", .string(plan.servedModel)),
             ("variant", .string(plan.variant.name)), ("provider", .string(provider)),
@@ -46,10 +47,13 @@ struct AuditRecorder: Sendable {
         ])
     }
 
-    func refused(requestID: String, endpoint: String, error: GatewayError) {
+    /// A refused request; `principal` is the key that was refused when it authenticated (nil for a
+    /// missing or invalid key).
+    func refused(requestID: String, endpoint: String, principal: Principal?, error: GatewayError) {
         guard let trail else { return }
         trail.record([
             ("ts", Self.now()), ("event", .string(endpoint)), ("request_id", .string(requestID)),
+            ("key_id", principal.map { .string($0.keyID) } ?? .null), ("team", principal.map { .string($0.team) } ?? .null),
             ("status", .number(String(error.status))), ("outcome", .string("refused")),
             ("error_code", error.code.map(JSONValue.string) ?? .null), ("error_type", .string(error.type)),
         ])

@@ -64,18 +64,33 @@ struct ProxyHandler: Sendable {
     }
 
     func chatCompletions(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        try await auditingRefusals(endpoint: "chat.completions", request, context: context, handle: handleChat)
+    }
+
+    func embeddings(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        try await auditingRefusals(endpoint: "embeddings", request, context: context, handle: handleEmbeddings)
+    }
+
+    /// Authenticates, then runs `handle`; a refusal is written to the audit trail with the key and team
+    /// when the key was valid, so a team's refused requests can be told apart from anonymous ones.
+    private func auditingRefusals(
+        endpoint: String, _ request: Request, context: GatewayRequestContext,
+        handle: (Request, Principal, RuntimePolicy, GatewayRequestContext) async throws -> Response
+    ) async throws -> Response {
+        var principal: Principal?
         do {
-            return try await handleChat(request, context: context)
+            let runtime = policies.policy
+            let authenticated = try await authenticate(request, policy: runtime.snapshot)
+            principal = authenticated
+            return try await handle(request, authenticated, runtime, context)
         } catch let error as GatewayError {
-            audit.refused(requestID: context.requestID, endpoint: "chat.completions", error: error)
+            audit.refused(requestID: context.requestID, endpoint: endpoint, principal: principal, error: error)
             throw error
         }
     }
 
-    private func handleChat(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let runtime = policies.policy
+    private func handleChat(_ request: Request, principal: Principal, runtime: RuntimePolicy, context: GatewayRequestContext) async throws -> Response {
         let policy = runtime.snapshot
-        let principal = try await authenticate(request, policy: policy)
         let bytes = try await BodyReader.read(request, limit: policy.server.maxBodyBytes)
         var chat = try ChatCompletionRequest.parse(bytes)
         try authorize(model: chat.model, principal: principal, policy: policy)
@@ -168,10 +183,9 @@ struct ProxyHandler: Sendable {
         return Response(status: .init(code: upstream.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: outBody)))
     }
 
-    func embeddings(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let runtime = policies.policy
+    private func handleEmbeddings(_ request: Request, principal: Principal, runtime: RuntimePolicy, context: GatewayRequestContext) async throws -> Response {
+        let received = ContinuousClock.now
         let policy = runtime.snapshot
-        let principal = try await authenticate(request, policy: policy)
         let bytes = try await BodyReader.read(request, limit: policy.server.maxBodyBytes)
         var embedding = try EmbeddingsRequest.parse(bytes)
         try authorize(model: embedding.model, principal: principal, policy: policy)
@@ -190,6 +204,9 @@ struct ProxyHandler: Sendable {
             await admission.settle(ticket, usage: TokenUsage(promptTokens: 0, completionTokens: 0), logger: context.logger)
             var headers = gatewayHeaders(model: plan.servedModel, provider: answer.provider, route: plan.routeHeader, ticket: ticket, flags: screened.flags, cache: "hit")
             headers[.contentType] = "application/json"
+            audit.cacheHit(
+                requestID: context.requestID, endpoint: "embeddings", principal: principal, requested: embedding.model, plan: plan,
+                provider: answer.provider, stream: false, flags: screened.flags, latency: received.secondsElapsed)
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
         }
         let cacheKey = cache.storeKey
@@ -212,12 +229,16 @@ struct ProxyHandler: Sendable {
             throw error
         }
         metrics.recordUpstream(target: forwarded.target.target.id, seconds: started.secondsElapsed, failed: false)
+        let usage = (200..<300).contains(forwarded.response.status) ? TokenUsage(json: (try? JSONParser.parse(body))?["usage"]) : nil
         if (200..<300).contains(forwarded.response.status) {
-            let usage = (try? JSONParser.parse(body))?["usage"]
-            await admission.settle(ticket, usage: TokenUsage(json: usage), logger: context.logger)
+            await admission.settle(ticket, usage: usage, logger: context.logger)
         } else {
             await admission.refund(ticket, logger: context.logger)
         }
+        audit.proxied(
+            requestID: context.requestID, endpoint: "embeddings", principal: principal, requested: embedding.model, forwarded: forwarded,
+            status: forwarded.response.status, stream: false, outcome: forwarded.response.status < 400 ? "completed" : "provider_refused",
+            usage: usage, flags: screened.flags, latency: started.secondsElapsed)
         if let cacheKey, forwarded.response.status == 200, !forwarded.degraded {
             let answer = CachedAnswer(provider: forwarded.target.provider.name, target: forwarded.target.target.model, body: body)
             await responses.store(answer, key: cacheKey, ttlSeconds: policy.cache.ttlSeconds, logger: context.logger)
@@ -265,7 +286,7 @@ struct ProxyHandler: Sendable {
             headers[.cacheControl] = "no-cache"
         }
         audit.cacheHit(
-            requestID: context.requestID, principal: principal, requested: chat.model, plan: plan, provider: answer.provider,
+            requestID: context.requestID, endpoint: "chat.completions", principal: principal, requested: chat.model, plan: plan, provider: answer.provider,
             stream: chat.stream, flags: screened.flags, latency: started.secondsElapsed)
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }

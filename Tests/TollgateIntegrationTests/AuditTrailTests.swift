@@ -49,6 +49,39 @@ import TollgateServer
     }
 }
 
+extension AuditTrailTests {
+    @Test func embeddingsAndRefusalsOfAValidKeyAreRecordedWithTheKeyAndTeam() async throws {
+        try await GatewayHarness.withMocks([MockFaults()]) { mocks in
+            let policy = GatewayHarness.policy(mocks: mocks, extra: "audit: {path: audit/audit.jsonl, fsync: always}\n", teamExtra: "    models: [m0]\n")
+            try await GatewayHarness.withGateway(policy: policy) { gw in
+                let embedded = try await gw.request("POST", "/v1/embeddings", body: #"{"model":"m0","input":"audited text"}"#)
+                #expect(embedded.status == 200)
+                let refused = try await gw.request("POST", "/v1/embeddings", body: #"{"model":"chain","input":"not allowed"}"#)
+                #expect(refused.status == 403)
+                let anonymous = try await gw.chat("m0", key: "sk-tg-not-a-key-0000000000000000000000")
+                #expect(anonymous.status == 401)
+                let path = GatewayHarness.directory(of: gw.policyPath) + "/audit/audit.jsonl"
+                var records: [JSONValue] = []
+                for _ in 0..<50 {
+                    let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+                    records = text.split(separator: "\n").compactMap { try? JSONParser.parse(Array($0.utf8)) }
+                    if records.count >= 3 { break }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                let byRequest = { (reply: RunningGateway.Reply) in records.first { $0["request_id"]?.stringValue == reply.header("x-request-id") } }
+                let served = try #require(byRequest(embedded))
+                #expect(served["event"]?.stringValue == "embeddings" && served["outcome"]?.stringValue == "completed")
+                #expect(served["team"]?.stringValue == "t1" && served["prompt_tokens"] != nil && served["prompt_tokens"] != .null)
+                let blocked = try #require(byRequest(refused))
+                #expect(blocked["event"]?.stringValue == "embeddings" && blocked["error_code"]?.stringValue == "model_not_allowed")
+                #expect(blocked["team"]?.stringValue == "t1" && blocked["key_id"]?.stringValue != nil)
+                let unknown = try #require(byRequest(anonymous))
+                #expect(unknown["error_code"]?.stringValue == "invalid_api_key" && unknown["key_id"] == .null)
+            }
+        }
+    }
+}
+
 /// The trail's file handling: restarts continue the chain, a crash's torn line and a damaged file
 /// are recovered from, and a failing disk never takes the gateway down.
 @Suite struct AuditTrailFileTests {
