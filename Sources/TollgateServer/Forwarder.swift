@@ -9,7 +9,10 @@ struct ForwardedResponse: Sendable {
     /// The plan actually served (differs from the requested one after degradation).
     let plan: RoutePlan
     let attempts: Int
-    let degraded: Bool
+    /// The model the request was routed to, when `degrade_to` served another one instead.
+    let degradedFrom: String?
+
+    var degraded: Bool { degradedFrom != nil }
 }
 
 /// Sends one request along a route's ordered targets until one answers usefully.
@@ -31,7 +34,7 @@ struct Forwarder: Sendable {
         let registry = resilience.registry
         var plan = initial
         var failover = resilience.failoverPlan(plan, policy: runtime.snapshot, allowDegrade: true)
-        var degraded = false
+        var degradedFrom: String?
         var lastError: GatewayError?
         var random = SystemRandomNumberGenerator()
         while true {
@@ -40,7 +43,7 @@ struct Forwarder: Sendable {
                 logger.warning("degrading to fallback model", metadata: ["route.model": .string(plan.servedModel), "route.degrade_to": .string(model)])
                 plan = try planner.plan(served: model, requested: initial.requestedModel, routeHeader: initial.routeHeader, stickyID: initial.stickyID, runtime: runtime)
                 failover = resilience.failoverPlan(plan, policy: runtime.snapshot, allowDegrade: false)
-                degraded = true
+                degradedFrom = initial.servedModel
             case .exhausted(let why):
                 // The request whose failures opened the last breaker is served by the fallback model as
                 // well, instead of being answered with the failure that tripped it.
@@ -49,7 +52,7 @@ struct Forwarder: Sendable {
                     logger.warning("degrading to fallback model", metadata: ["route.model": .string(plan.servedModel), "route.degrade_to": .string(model)])
                     plan = try planner.plan(served: model, requested: initial.requestedModel, routeHeader: initial.routeHeader, stickyID: initial.stickyID, runtime: runtime)
                     failover = resilience.failoverPlan(plan, policy: runtime.snapshot, allowDegrade: false)
-                    degraded = true
+                    degradedFrom = initial.servedModel
                     continue
                 }
                 if let lastError { throw lastError }
@@ -88,7 +91,7 @@ struct Forwarder: Sendable {
                 registry.record(attempt.target, permit: attempt.permit, outcome: .status(response.status), now: .now())
                 switch response.status {
                 case 200..<300:
-                    return ForwardedResponse(response: response, target: target, plan: plan, attempts: attempt.number, degraded: degraded)
+                    return ForwardedResponse(response: response, target: target, plan: plan, attempts: attempt.number, degradedFrom: degradedFrom)
                 case 429, 500...599:
                     response.body.cancel()
                     let retryAfter = RetryAfter.seconds(response.headers)
@@ -109,7 +112,7 @@ struct Forwarder: Sendable {
                     lastError = .badGateway("The provider refused the gateway's credentials.")
                     logger.error("provider rejected credentials", metadata: ["upstream.target": .string(target.target.id)])
                 default:
-                    return ForwardedResponse(response: response, target: target, plan: plan, attempts: attempt.number, degraded: degraded)
+                    return ForwardedResponse(response: response, target: target, plan: plan, attempts: attempt.number, degradedFrom: degradedFrom)
                 }
             }
         }

@@ -54,6 +54,8 @@ extension HTTPField.Name {
     static let tollgateModel = HTTPField.Name("x-tollgate-model")!
     static let tollgateProvider = HTTPField.Name("x-tollgate-provider")!
     static let tollgateRoute = HTTPField.Name("x-tollgate-route")!
+    /// The model a degraded answer stands in for (`degrade_to`); `x-tollgate-model` names the one served.
+    static let tollgateDegradedFrom = HTTPField.Name("x-tollgate-degraded-from")!
     static let tollgateCache = HTTPField.Name("x-tollgate-cache")!
     static let tollgateFlags = HTTPField.Name("x-tollgate-flags")!
     static let apiKey = HTTPField.Name("api-key")!

@@ -292,9 +292,11 @@ struct ProxyHandler: Sendable {
     }
 
     private func proxiedHeaders(_ forwarded: ForwardedResponse, ticket: AdmissionTicket, flags: [String], cache: String) -> HTTPFields {
-        gatewayHeaders(
-            model: forwarded.plan.servedModel + (forwarded.degraded ? ";degraded" : ""), provider: forwarded.target.provider.name,
+        var headers = gatewayHeaders(
+            model: forwarded.plan.servedModel, provider: forwarded.target.provider.name,
             route: forwarded.plan.routeHeader, ticket: ticket, flags: flags, cache: cache)
+        if let intended = forwarded.degradedFrom { headers[.tollgateDegradedFrom] = intended }
+        return headers
     }
 
     private func gatewayHeaders(model: String, provider: String, route: String?, ticket: AdmissionTicket, flags: [String], cache: String) -> HTTPFields {

@@ -181,14 +181,14 @@ import TollgateUpstream
                 // served by the fallback model rather than answered with the 500 that tripped it.
                 let first = try await gw.chat("primary")
                 #expect(first.status == 200)
-                #expect(first.header("x-tollgate-model") == "m1;degraded")
+                #expect(first.header("x-tollgate-model") == "m1" && first.header("x-tollgate-degraded-from") == "primary")
                 #expect(mocks[0].provider.requestCount == 2)
                 #expect(try await gw.breaker("p0/prim")?["state"] as? String == "open")
                 let seen = mocks[0].provider.requestCount
                 for _ in 0..<5 {
                     let reply = try await gw.chat("primary")
                     #expect(reply.status == 200)
-                    #expect(reply.header("x-tollgate-model") == "m1;degraded")
+                    #expect(reply.header("x-tollgate-model") == "m1" && reply.header("x-tollgate-degraded-from") == "primary")
                     #expect(reply.header("x-tollgate-provider") == "p1")
                 }
                 #expect(mocks[0].provider.requestCount == seen)
