@@ -7,7 +7,12 @@ struct RoutePlanner: Sendable {
         let policy = runtime.snapshot
         var served = model
         var routeHeader: String? = nil
-        if let scorer = runtime.routing.scorers[model] {
+        if let target = policy.aliases[model] {
+            // An alias is held to the same lists as a router: naming it is no way around them.
+            guard Self.may(principal, use: target, policy: policy) else { throw .modelNotAllowed(target) }
+            served = target
+            routeHeader = "\(model);model=\(target)"
+        } else if let scorer = runtime.routing.scorers[model] {
             let messages = (chat?.messages ?? []).map { (role: $0.role, text: $0.text) }
             let scored = scorer.score(ComplexityInput(messages: messages, toolCount: chat?.toolCount ?? 0, maxTokens: chat?.maxTokens))
             guard let result = scorer.restricted(scored, to: { Self.may(principal, use: $0, policy: policy) }) else {

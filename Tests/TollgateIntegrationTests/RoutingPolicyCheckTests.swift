@@ -69,4 +69,31 @@ import Testing
         let ok = try Self.run(binary, ["policy", "check", good])
         #expect(ok.status == 0, "\(ok.stderr)")
     }
+
+    @Test func policyCheckRefusesAnAliasOfAnUnknownModelAndAnAutoThatIsOnlyAnAlias() throws {
+        let binary = try #require(Self.binary(), "build the tollgate executable first (swift build --build-tests)")
+        let dir = try GatewayHarness.temporaryDirectory()
+        let path = dir + "/aliases.yaml"
+        let text = """
+            version: 1
+            providers:
+              openai: {kind: openai, base_url: "https://api.example.test/v1", api_key_env: OPENAI_API_KEY}
+            models:
+              small: {targets: [{provider: openai, model: a}]}
+            routing:
+              fast: small
+              typo: smal
+              auto: small
+            teams:
+              research: {models: [fast, typo]}
+
+            """
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try Self.run(binary, ["policy", "check", path])
+        #expect(result.status == 1)
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("\(path):8: ") && $0.contains("unknown model `smal`") }, "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("\(path):9: ") && $0.contains("`auto` is the complexity router") }, "\(lines)")
+        #expect(!lines.contains { $0.contains(":7: ") }, "\(lines)")
+    }
 }

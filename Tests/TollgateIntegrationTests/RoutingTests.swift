@@ -111,4 +111,24 @@ import TollgateServer
             }
         }
     }
+
+    @Test func aPlainAliasServesItsModelListsInModelsAndIsHeldToTheTeamsList() async throws {
+        try await GatewayHarness.withMocks([MockFaults(), MockFaults()]) { mocks in
+            let extra = "routing:\n  fast: m0\n  strong: m1\n"
+            let policy = GatewayHarness.policy(mocks: mocks, extra: extra, teamExtra: "    models: [fast, m0, strong]\n")
+            try await GatewayHarness.withGateway(policy: policy) { gw in
+                let reply = try await gw.chat(model: "fast", prompt: Self.hardPrompt)
+                #expect(reply.status == 200)
+                #expect(reply.header("x-tollgate-model") == "m0" && reply.header("x-tollgate-route") == "fast;model=m0")
+                let seen = try await lastRequest(mocks[0])
+                #expect((seen["body"] as? String)?.contains(#""model":"upstream-m0""#) == true)
+                let models = try await gw.request("GET", "/v1/models")
+                #expect(models.text.contains(#""id":"fast""#) && models.text.contains(#""id":"strong""#))
+                // `strong` is listed, its model is not: the alias is no way around the team's list.
+                let refused = try await gw.chat(model: "strong", prompt: "hi")
+                #expect(refused.status == 403 && refused.errorCode == "model_not_allowed")
+                #expect(mocks[1].provider.requestCount == 0)
+            }
+        }
+    }
 }

@@ -16,8 +16,8 @@ struct PolicyBuilder {
         if version != 1 { reader.issue(top["version"], "unsupported policy version \(version); this gateway reads version 1") }
         let providers = buildProviders(top["providers"])
         let (models, order) = buildModels(top["models"], providers: providers)
-        let routers = buildRouting(top["routing"], models: models)
-        let teams = buildTeams(top["teams"], known: Set(models.keys).union(routers.keys))
+        let (routers, aliases) = buildRouting(top["routing"], models: models)
+        let teams = buildTeams(top["teams"], known: Set(models.keys).union(routers.keys).union(aliases.keys))
         checkDegrade(models, node: top["models"])
         if providers.isEmpty { reader.issue(top["providers"] ?? root, "policy declares no providers") }
         if models.isEmpty { reader.issue(top["models"] ?? root, "policy declares no models") }
@@ -36,6 +36,7 @@ struct PolicyBuilder {
             circuitBreaker: buildBreaker(top["circuit_breaker"]),
             retries: buildRetries(top["retries"]),
             audit: buildAudit(top["audit"]))
+        snapshot.aliases = aliases
         for team in teams.values {
             for hash in team.keyHashes {
                 if let other = snapshot.staticKeyTeams[hash], other != team.name {
@@ -203,11 +204,20 @@ struct PolicyBuilder {
         "length", "questions", "instructions", "code", "math", "reasoning", "depth", "tools", "max_tokens",
     ]
 
-    private func buildRouting(_ node: Node?, models: [String: ModelSettings]) -> [String: RouterSettings] {
+    /// Routers (a mapping: complexity tiers) and plain aliases (a model name) under `routing`.
+    private func buildRouting(_ node: Node?, models: [String: ModelSettings]) -> ([String: RouterSettings], [String: String]) {
         var result: [String: RouterSettings] = [:]
+        var aliases: [String: String] = [:]
         for (name, keyNode, value) in reader.namedEntries(node, at: "routing") {
             let path = "routing.\(name)"
             if models[name] != nil { reader.issue(keyNode, "router `\(name)` has the same name as a model") }
+            if case .scalar = value {
+                guard let target = reader.string(value, at: path) else { continue }
+                if name == "auto" { reader.issue(value, "`auto` is the complexity router; give it simple/complex/threshold or tiers") }
+                if models[target] == nil { reader.issue(value, "alias \(path) names unknown model `\(target)`") }
+                aliases[name] = target
+                continue
+            }
             let map = reader.mapping(value, at: path, allowed: ["simple", "complex", "threshold", "tiers", "weights"])
             var tiers: [RouterSettings.Tier] = []
             if let tierNodes = map["tiers"] {
@@ -257,7 +267,7 @@ struct PolicyBuilder {
             }
             result[name] = RouterSettings(name: name, tiers: tiers, weights: weights)
         }
-        return result
+        return (result, aliases)
     }
 
     private func buildTeams(_ node: Node?, known: Set<String>) -> [String: TeamSettings] {

@@ -14,6 +14,9 @@ public struct PolicySnapshot: Sendable {
     /// Model names in file order, so `/v1/models` lists them as the admin wrote them.
     public var modelOrder: [String]
     public var routers: [String: RouterSettings]
+    /// Plain aliases (`routing: {fast: gpt-4o-mini}`): another name for one model, resolved before
+    /// anything else, so a deployment can move `fast` to a new model without touching its clients.
+    public var aliases: [String: String] = [:]
     public var teams: [String: TeamSettings]
     public var cache: CacheSettings
     public var screening: ScreeningSettings
@@ -24,14 +27,14 @@ public struct PolicySnapshot: Sendable {
     /// The team of a static key (policy `teams.<t>.keys`) by its SHA-256, looked up per request.
     public internal(set) var staticKeyTeams: [String: String] = [:]
 
-    /// Whether `name` is something a client may put in `model`: a model or a router alias.
+    /// Whether `name` is something a client may put in `model`: a model, a router or an alias.
     public func isKnownModel(_ name: String) -> Bool {
-        models[name] != nil || routers[name] != nil
+        models[name] != nil || routers[name] != nil || aliases[name] != nil
     }
 
     /// The names a team may request, in a stable order.
     public func allowedModels(for team: TeamSettings) -> [String] {
-        let all = modelOrder + routers.keys.sorted()
+        let all = modelOrder + (Array(routers.keys) + Array(aliases.keys)).sorted()
         guard let allowed = team.models else { return all }
         let set = Set(allowed)
         return all.filter { set.contains($0) }

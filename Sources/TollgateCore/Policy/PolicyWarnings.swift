@@ -14,6 +14,8 @@ public enum PolicyWarnings {
             for name in snapshot.allowedModels(for: team) {
                 if let router = snapshot.routers[name] {
                     served.formUnion(router.tiers.map(\.model))
+                } else if let target = snapshot.aliases[name] {
+                    served.insert(target)
                 } else {
                     served.insert(name)
                 }
