@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TollgateCore
 
@@ -53,6 +54,8 @@ struct DuplicateKeyTests {
 }
 
 /// The duplicate check is on the hot path of every request; prints the cost next to the lenient parse.
+/// BENCHMARK, timed: runs only with `TOLLGATE_BENCH=1` (`TOLLGATE_BENCH=1 swift test --filter DuplicateKeyCostFigures`).
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["TOLLGATE_BENCH"] == "1"))
 struct DuplicateKeyCostFigures {
     @Test func duplicateKeyCheckCostsLittleOnATypicalChatBody() throws {
         let messages = (0..<20).map { #"{"role":"\#($0 % 2 == 0 ? "user" : "assistant")","content":"message number \#($0) with some ordinary text in it, a few words long.","name":"n\#($0)"}"# }

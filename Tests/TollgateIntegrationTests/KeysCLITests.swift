@@ -7,42 +7,8 @@ import TollgateUpstream
 @Suite(.serialized) struct KeysCLITests {
     init() { ProviderKeyEnvironment.install() }
 
-    /// The `tollgate` executable built next to the test bundle (or `TOLLGATE_BIN`).
-    static var binary: String? {
-        if let path = ProcessInfo.processInfo.environment["TOLLGATE_BIN"], FileManager.default.isExecutableFile(atPath: path) { return path }
-        let candidates = [CommandLine.arguments.first, Bundle.main.executablePath].compactMap { $0 }.map {
-            URL(fileURLWithPath: $0).deletingLastPathComponent().appendingPathComponent("tollgate").path
-        } + [Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("tollgate").path]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    struct Run: Sendable {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
-
-    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Run {
-        let binary = try #require(binary, "tollgate executable not found next to the tests; build with --build-tests or set TOLLGATE_BIN")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env["TOLLGATE_ADMIN_TOKEN"] = nil
-        env["TOLLGATE_URL"] = nil
-        for (name, value) in environment { env[name] = value }
-        process.environment = env
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try process.run() } catch { continuation.resume(throwing: error) }
-        }
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return Run(status: status, stdout: stdout, stderr: stderr)
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> TollgateExecutable.Run {
+        try await TollgateExecutable.run(arguments, environment: environment)
     }
 
     @Test func cliCreatesListsAndRevokesKeysThroughTheAdminAPI() async throws {

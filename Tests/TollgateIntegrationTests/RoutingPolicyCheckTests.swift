@@ -3,34 +3,7 @@ import Testing
 
 /// `tollgate policy check` (the built binary) refuses invalid routing with `file:line: message` and exit 1.
 @Suite(.serialized) struct RoutingPolicyCheckTests {
-    /// The `tollgate` executable next to the test bundle (`swift build --build-tests` builds both).
-    static func binary() -> String? {
-        var dir = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("tollgate").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return nil
-    }
-
-    static func run(_ binary: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-    }
-
-    @Test func policyCheckRefusesZeroWeightsUnknownTierModelAndMissingThreshold() throws {
-        let binary = try #require(Self.binary(), "build the tollgate executable first (swift build --build-tests)")
+    @Test func policyCheckRefusesZeroWeightsUnknownTierModelAndMissingThreshold() async throws {
         let dir = try GatewayHarness.temporaryDirectory()
         let path = dir + "/bad.yaml"
         let text = """
@@ -54,7 +27,7 @@ import Testing
 
             """
         try text.write(toFile: path, atomically: true, encoding: .utf8)
-        let result = try Self.run(binary, ["policy", "check", path])
+        let result = try await TollgateExecutable.run(["policy", "check", path])
         #expect(result.status == 1)
         let lines = result.stderr.split(separator: "\n").map(String.init)
         #expect(lines.contains { $0.hasPrefix("\(path):8: ") && $0.contains("weights sum to 0") }, "\(lines)")
@@ -66,12 +39,11 @@ import Testing
             .replacingOccurrences(of: "complex: split}", with: "complex: split, threshold: 0.5}")
             .replacingOccurrences(of: "model: ghost", with: "model: split")
             .write(toFile: good, atomically: true, encoding: .utf8)
-        let ok = try Self.run(binary, ["policy", "check", good])
+        let ok = try await TollgateExecutable.run(["policy", "check", good])
         #expect(ok.status == 0, "\(ok.stderr)")
     }
 
-    @Test func policyCheckRefusesAnAliasOfAnUnknownModelAndAnAutoThatIsOnlyAnAlias() throws {
-        let binary = try #require(Self.binary(), "build the tollgate executable first (swift build --build-tests)")
+    @Test func policyCheckRefusesAnAliasOfAnUnknownModelAndAnAutoThatIsOnlyAnAlias() async throws {
         let dir = try GatewayHarness.temporaryDirectory()
         let path = dir + "/aliases.yaml"
         let text = """
@@ -89,7 +61,7 @@ import Testing
 
             """
         try text.write(toFile: path, atomically: true, encoding: .utf8)
-        let result = try Self.run(binary, ["policy", "check", path])
+        let result = try await TollgateExecutable.run(["policy", "check", path])
         #expect(result.status == 1)
         let lines = result.stderr.split(separator: "\n").map(String.init)
         #expect(lines.contains { $0.hasPrefix("\(path):8: ") && $0.contains("unknown model `smal`") }, "\(lines)")

@@ -4,8 +4,10 @@ import TollgateCore
 import TollgateStore
 
 /// Latency figures for the report (printed); each also checks that every measured call did its job.
-/// Run: `swift test --filter AdmitBenchmarkTests` (debug) or with `-c release` for production numbers.
-@Suite(.serialized)
+/// BENCHMARK: runs only with `TOLLGATE_BENCH=1` (`TOLLGATE_BENCH=1 swift test --filter AdmitBenchmarkTests`,
+/// or with `-c release` for production numbers), so the test suite does not spend CPU on it while timing
+/// other tests.
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["TOLLGATE_BENCH"] == "1"))
 struct AdmitBenchmarkTests {
     static let iterations = 3000
 
