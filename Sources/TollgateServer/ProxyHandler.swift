@@ -229,8 +229,9 @@ struct ProxyHandler: Sendable {
             throw error
         }
         metrics.recordUpstream(target: forwarded.target.target.id, seconds: started.secondsElapsed, failed: false)
-        let usage = (200..<300).contains(forwarded.response.status) ? TokenUsage(json: (try? JSONParser.parse(body))?["usage"]) : nil
-        if (200..<300).contains(forwarded.response.status) {
+        let succeeded = (200..<300).contains(forwarded.response.status)
+        let usage = succeeded ? TokenUsage(json: (try? JSONParser.parse(body))?["usage"]) : nil
+        if succeeded {
             await admission.settle(ticket, usage: usage, logger: context.logger)
         } else {
             await admission.refund(ticket, logger: context.logger)
