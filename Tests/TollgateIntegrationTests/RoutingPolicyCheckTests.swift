@@ -3,9 +3,27 @@ import Testing
 
 /// `tollgate policy check` (the built binary) refuses invalid routing with `file:line: message` and exit 1.
 @Suite(.serialized) struct RoutingPolicyCheckTests {
+    /// What `tollgate policy check` said about `text` written to DIR/NAME: exit status and stderr lines.
+    struct Check {
+        let path: String
+        let status: Int32
+        let lines: [String]
+
+        /// Whether a line names `line` of the file and says `message`.
+        func reports(_ message: String, at line: Int) -> Bool {
+            lines.contains { $0.hasPrefix("\(path):\(line): ") && $0.contains(message) }
+        }
+    }
+
+    static func check(_ text: String, named name: String, in dir: String) async throws -> Check {
+        let path = dir + "/" + name
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try await TollgateExecutable.run(["policy", "check", path])
+        return Check(path: path, status: result.status, lines: result.stderr.split(separator: "\n").map(String.init))
+    }
+
     @Test func policyCheckRefusesZeroWeightsUnknownTierModelAndMissingThreshold() async throws {
         let dir = try GatewayHarness.temporaryDirectory()
-        let path = dir + "/bad.yaml"
         let text = """
             version: 1
             providers:
@@ -26,26 +44,21 @@ import Testing
               research: {rpm: 10}
 
             """
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        let result = try await TollgateExecutable.run(["policy", "check", path])
-        #expect(result.status == 1)
-        let lines = result.stderr.split(separator: "\n").map(String.init)
-        #expect(lines.contains { $0.hasPrefix("\(path):8: ") && $0.contains("weights sum to 0") }, "\(lines)")
-        #expect(lines.contains { $0.hasPrefix("\(path):11: ") && $0.contains("missing threshold") }, "\(lines)")
-        #expect(lines.contains { $0.hasPrefix("\(path):15: ") && $0.contains("unknown model `ghost`") }, "\(lines)")
+        let bad = try await Self.check(text, named: "bad.yaml", in: dir)
+        #expect(bad.status == 1)
+        #expect(bad.reports("weights sum to 0", at: 8), "\(bad.lines)")
+        #expect(bad.reports("missing threshold", at: 11), "\(bad.lines)")
+        #expect(bad.reports("unknown model `ghost`", at: 15), "\(bad.lines)")
 
-        let good = dir + "/good.yaml"
-        try text.replacingOccurrences(of: "weight: 0, targets: [{provider: openai, model: b}]", with: "weight: 9, targets: [{provider: openai, model: b}]")
+        let fixed = text.replacingOccurrences(of: "weight: 0, targets: [{provider: openai, model: b}]", with: "weight: 9, targets: [{provider: openai, model: b}]")
             .replacingOccurrences(of: "complex: split}", with: "complex: split, threshold: 0.5}")
             .replacingOccurrences(of: "model: ghost", with: "model: split")
-            .write(toFile: good, atomically: true, encoding: .utf8)
-        let ok = try await TollgateExecutable.run(["policy", "check", good])
-        #expect(ok.status == 0, "\(ok.stderr)")
+        let good = try await Self.check(fixed, named: "good.yaml", in: dir)
+        #expect(good.status == 0, "\(good.lines)")
     }
 
     @Test func policyCheckRefusesAnAliasOfAnUnknownModelAndAnAutoThatIsOnlyAnAlias() async throws {
         let dir = try GatewayHarness.temporaryDirectory()
-        let path = dir + "/aliases.yaml"
         let text = """
             version: 1
             providers:
@@ -60,12 +73,10 @@ import Testing
               research: {models: [fast, typo]}
 
             """
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        let result = try await TollgateExecutable.run(["policy", "check", path])
+        let result = try await Self.check(text, named: "aliases.yaml", in: dir)
         #expect(result.status == 1)
-        let lines = result.stderr.split(separator: "\n").map(String.init)
-        #expect(lines.contains { $0.hasPrefix("\(path):8: ") && $0.contains("unknown model `smal`") }, "\(lines)")
-        #expect(lines.contains { $0.hasPrefix("\(path):9: ") && $0.contains("`auto` is the complexity router") }, "\(lines)")
-        #expect(!lines.contains { $0.contains(":7: ") }, "\(lines)")
+        #expect(result.reports("unknown model `smal`", at: 8), "\(result.lines)")
+        #expect(result.reports("`auto` is the complexity router", at: 9), "\(result.lines)")
+        #expect(!result.reports("", at: 7), "\(result.lines)")
     }
 }

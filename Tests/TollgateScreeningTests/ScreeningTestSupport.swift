@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import TollgateScreening
 
 /// Loads the repository's default packs once for all tests.
@@ -24,5 +25,19 @@ enum TestEngine {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("pack-\(UUID().uuidString).yaml").path
         try contents.write(toFile: path, atomically: true, encoding: .utf8)
         return path
+    }
+}
+
+/// Expects the default packs to call every one of `texts` an injection; a failure names its text.
+func expectInjections(_ texts: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+    for text in texts {
+        #expect(TestEngine.shared.scanInjection(text).isInjection, "\(text)", sourceLocation: sourceLocation)
+    }
+}
+
+/// Expects the default packs to let every one of `texts` through; a failure names its text.
+func expectNoInjections(_ texts: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+    for text in texts {
+        #expect(!TestEngine.shared.scanInjection(text).isInjection, "\(text)", sourceLocation: sourceLocation)
     }
 }
