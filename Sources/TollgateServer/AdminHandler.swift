@@ -123,8 +123,14 @@ struct AdminHandler: Sendable {
                 ("period", .string(b.period.rawValue)),
             ])
         }
+        let total = report.total
+        // The team's totals at the top (what a dashboard or a script reads first), the same numbers
+        // again with the token split under `total`, and per key under `keys`.
         return JSONResponse.make(.object([
-            ("team", .string(team)), ("period", .string(report.period.rawValue)), ("period_key", .string(report.periodKey)),
+            ("team", .string(team)), ("requests", .number(String(total.requests))),
+            ("tokens", .number(String(total.promptTokens + total.completionTokens))),
+            ("cost_usd", .number(String(format: "%.6f", total.costUSD))),
+            ("period", .string(report.period.rawValue)), ("period_key", .string(report.periodKey)),
             ("period_start", report.periodStart.map { .string(formatter.string(from: $0)) } ?? .null),
             ("period_end", report.periodEnd.map { .string(formatter.string(from: $0)) } ?? .null),
             ("budget", budget),

@@ -96,6 +96,11 @@ import TollgateUpstream
                 #expect(shown.text.contains("\"usage\""), "a client that asked for usage did not get it")
                 #expect(try await gw.usageTotal("requests") == 2)
                 #expect(try await gw.usageTotal("completion_tokens") == 10)
+                // The team's totals are also at the top level, as the contract names them.
+                let usage = try await gw.usage()
+                #expect((usage["requests"] as? NSNumber)?.intValue == 2)
+                #expect((usage["tokens"] as? NSNumber)?.intValue == (try await gw.usageTotal("total_tokens")))
+                #expect(usage["cost_usd"] != nil)
             }
         }
     }
