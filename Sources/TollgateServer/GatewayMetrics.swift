@@ -1,32 +1,33 @@
+import CoreMetrics
 import Prometheus
 import Synchronization
 
-/// The gateway's Prometheus metrics, on a registry owned by the server instance.
+/// The gateway's metrics: swift-metrics counters, recorders and gauges made by a Prometheus factory
+/// over a registry owned by the server instance, rendered by `GET /metrics`.
 ///
-/// A registry per server (instead of the process-global MetricsSystem) keeps several
-/// in-process servers, as the integration tests start, from sharing counters.
+/// The factory is passed to each metric instead of bootstrapping the process-global MetricsSystem,
+/// so several in-process servers (as the integration tests start) never share counters, and a
+/// library that bootstraps its own metrics backend cannot take the gateway's away.
 struct GatewayMetrics: Sendable {
-    let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
     private let handles = MetricHandles()
 
     init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
-        self.registry = registry
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.valueHistogramBuckets[Self.upstreamSeconds] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+        self.factory = factory
     }
 
-    private static func descriptor(_ name: String, unit: String, help: String = "") -> MetricNameDescriptor {
-        MetricNameDescriptor(namespace: "tollgate", metricName: name, unitName: unit, helpText: help)
-    }
+    /// Time from sending to a provider until its answer ended.
+    private static let upstreamSeconds = "tollgate_upstream_seconds"
 
     func recordRequest(route: String, status: Int) {
         count("requests", labels: [("route", route), ("status", String(status))])
     }
 
     func recordUpstream(target: String, seconds: Double, failed: Bool) {
-        handles.histogram(MetricHandles.Key(name: "upstream", labels: [target])) {
-            registry.makeValueHistogram(
-                descriptor: Self.descriptor("upstream", unit: "seconds", help: "Time from sending to a provider until its answer ended."),
-                labels: [("target", target)],
-                buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60])
+        handles.recorder(MetricHandles.Key(name: Self.upstreamSeconds, labels: [target])) {
+            CoreMetrics.Recorder(label: Self.upstreamSeconds, dimensions: [("target", target)], aggregate: true, factory: factory)
         }.record(seconds)
         if failed { count("upstream_stream_failures", labels: [("target", target)]) }
     }
@@ -35,41 +36,41 @@ struct GatewayMetrics: Sendable {
     func count(_ name: String, labels: [(String, String)] = [], by amount: Int64 = 1) {
         let key = MetricHandles.Key(name: name, labels: labels.flatMap { [$0.0, $0.1] })
         handles.counter(key) {
-            registry.makeCounter(descriptor: Self.descriptor(name, unit: "total"), labels: labels)
+            CoreMetrics.Counter(label: "tollgate_\(name)_total", dimensions: labels, factory: factory)
         }.increment(by: amount)
     }
 
-    /// Sets `tollgate_<name>` (unit may be empty).
+    /// Sets `tollgate_<name>[_<unit>]`; called when metrics are scraped, not per request.
     func gauge(_ name: String, unit: String = "", labels: [(String, String)] = [], value: Double) {
-        registry.makeGauge(descriptor: Self.descriptor(name, unit: unit), labels: labels).set(value)
+        CoreMetrics.Gauge(label: "tollgate_\(name)" + (unit.isEmpty ? "" : "_\(unit)"), dimensions: labels, factory: factory).record(value)
     }
 
-    func render() -> [UInt8] { registry.emitToBuffer() }
+    func render() -> [UInt8] { factory.registry.emitToBuffer() }
 }
 
-/// The registry's metric objects, kept per name and label values so the per-request path is one
-/// dictionary lookup instead of building a descriptor and its strings for every event.
-/// Label values come from bounded sets (routes, statuses, targets, codes), so the maps stay small.
+/// The metric objects, kept per name and label values so the per-request path is one dictionary
+/// lookup instead of building a metric and its strings for every event. Label values come from
+/// bounded sets (routes, statuses, targets, codes), so the maps stay small.
 final class MetricHandles: Sendable {
     struct Key: Hashable {
         let name: String
         let labels: [String]
     }
 
-    private let counters = Mutex<[Key: Counter]>([:])
-    private let histograms = Mutex<[Key: ValueHistogram]>([:])
+    private let counters = Mutex<[Key: CoreMetrics.Counter]>([:])
+    private let recorders = Mutex<[Key: CoreMetrics.Recorder]>([:])
 
-    func counter(_ key: Key, make: () -> Counter) -> Counter {
+    func counter(_ key: Key, make: () -> CoreMetrics.Counter) -> CoreMetrics.Counter {
         if let known = counters.withLock({ $0[key] }) { return known }
         let made = make()
         counters.withLock { $0[key] = made }
         return made
     }
 
-    func histogram(_ key: Key, make: () -> ValueHistogram) -> ValueHistogram {
-        if let known = histograms.withLock({ $0[key] }) { return known }
+    func recorder(_ key: Key, make: () -> CoreMetrics.Recorder) -> CoreMetrics.Recorder {
+        if let known = recorders.withLock({ $0[key] }) { return known }
         let made = make()
-        histograms.withLock { $0[key] = made }
+        recorders.withLock { $0[key] = made }
         return made
     }
 }
