@@ -854,12 +854,18 @@ struct InjectionNormalizer {
         }
         var copy = original
         copy.withUTF8 { bytes in
-            for run in Self.base64Runs(in: bytes, minimumLength: minimumBase64Run) {
+            let runs = Self.base64Runs(in: bytes, minimumLength: minimumBase64Run)
+            for run in runs {
                 guard budget > 0 else { break }
                 if let decoded = Self.base64Text(UnsafeBufferPointer(rebasing: bytes[run])) {
                     budget -= decoded.utf8.count
                     segments.append(decoded)
                 }
+            }
+            for decoded in HexSegments.decodedTexts(in: bytes, base64Runs: runs) {
+                guard budget > 0 else { break }
+                budget -= decoded.utf8.count
+                segments.append(decoded)
             }
         }
         return segments
