@@ -60,14 +60,8 @@ enum HexSegments {
     }
 
     private static func printableText(_ decoded: [UInt8]) -> String? {
-        guard decoded.contains(0x20), let text = String(validating: decoded, as: UTF8.self) else { return nil }
-        var printable = 0
-        var total = 0
-        for scalar in text.unicodeScalars {
-            total += 1
-            if scalar.value >= 0x20 || scalar.value == 0x0A || scalar.value == 0x0D || scalar.value == 0x09 { printable += 1 }
-        }
-        return printable * 10 >= total * 9 ? text : nil
+        guard decoded.contains(0x20), let text = String(validating: decoded, as: UTF8.self), DecodedText.isReadable(text) else { return nil }
+        return text
     }
 
     private static func isPair(at index: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {

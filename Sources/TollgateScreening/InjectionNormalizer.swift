@@ -996,18 +996,7 @@ struct InjectionNormalizer {
             bytes.removeLast()
             trimmed += 1
         }
-        guard let text = String(validating: bytes, as: UTF8.self), !text.isEmpty else { return nil }
-        var printable = 0
-        var total = 0
-        for scalar in text.unicodeScalars {
-            total += 1
-            if scalar.value >= 0x20 || scalar.value == 0x0A || scalar.value == 0x0D || scalar.value == 0x09 {
-                printable += 1
-            }
-        }
-        guard printable * 10 >= total * 9 else { return nil }
-        // Random binary that happens to be valid UTF-8 rarely has spaces; text does.
-        guard text.utf8.contains(0x20) else { return nil }
+        guard let text = String(validating: bytes, as: UTF8.self), DecodedText.isReadable(text) else { return nil }
         return text
     }
 }
