@@ -76,6 +76,12 @@ enum HexSegments {
         return UnicodeFolding.isASCIILetter(byte) || (byte >= 0x30 && byte <= 0x39) || byte == 0x5F
     }
 
+    /// The value of a hex digit, nil for any other byte (also what `%XX` decoding reads).
+    static func digitValue(_ byte: UInt8) -> UInt8? {
+        let value = digits[Int(byte)]
+        return value == 255 ? nil : value
+    }
+
     /// Each byte's hex digit value, 255 for bytes that are not hex digits.
     private static let digits: [UInt8] = (0...255).map { value -> UInt8 in
         switch value {

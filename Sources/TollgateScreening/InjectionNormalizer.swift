@@ -878,7 +878,7 @@ struct InjectionNormalizer {
             var found = 0
             var probe = 0
             while found < 2, let percent = PIIGate.firstIndex(of: 0x25, in: buffer, from: probe) {
-                if percent + 2 < buffer.count, hexValue(buffer[percent + 1]) != nil, hexValue(buffer[percent + 2]) != nil {
+                if percent + 2 < buffer.count, HexSegments.digitValue(buffer[percent + 1]) != nil, HexSegments.digitValue(buffer[percent + 2]) != nil {
                     found += 1
                 }
                 probe = percent + 1
@@ -891,8 +891,8 @@ struct InjectionNormalizer {
         out.reserveCapacity(text.count)
         var index = 0
         while index < text.count {
-            if text[index] == 0x25, index + 2 < text.count, let high = hexValue(text[index + 1]),
-                let low = hexValue(text[index + 2])
+            if text[index] == 0x25, index + 2 < text.count, let high = HexSegments.digitValue(text[index + 1]),
+                let low = HexSegments.digitValue(text[index + 2])
             {
                 out.append(high << 4 | low)
                 escapes += 1
@@ -904,15 +904,6 @@ struct InjectionNormalizer {
         }
         guard escapes >= 2 else { return nil }
         return String(validating: out, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case 0x30...0x39: return byte - 0x30
-        case 0x41...0x46: return byte - 0x41 + 10
-        case 0x61...0x66: return byte - 0x61 + 10
-        default: return nil
-        }
     }
 
     /// Maximal runs of base64 alphabet characters (standard or URL-safe), with their padding.
