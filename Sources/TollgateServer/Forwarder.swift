@@ -37,22 +37,23 @@ struct Forwarder: Sendable {
         var degradedFrom: String?
         var lastError: GatewayError?
         var random = SystemRandomNumberGenerator()
+        // Degradation never chains: the fallback model's plan has no `degrade_to` of its own.
+        func degrade(to model: String) throws {
+            logger.warning("degrading to fallback model", metadata: ["route.model": .string(plan.servedModel), "route.degrade_to": .string(model)])
+            plan = try planner.plan(served: model, requested: initial.requestedModel, routeHeader: initial.routeHeader, stickyID: initial.stickyID, runtime: runtime)
+            failover = resilience.failoverPlan(plan, policy: runtime.snapshot, allowDegrade: false)
+            degradedFrom = initial.servedModel
+        }
         while true {
             switch failover.next(now: .now(), registry: registry, using: &random) {
             case .degrade(let model):
-                logger.warning("degrading to fallback model", metadata: ["route.model": .string(plan.servedModel), "route.degrade_to": .string(model)])
-                plan = try planner.plan(served: model, requested: initial.requestedModel, routeHeader: initial.routeHeader, stickyID: initial.stickyID, runtime: runtime)
-                failover = resilience.failoverPlan(plan, policy: runtime.snapshot, allowDegrade: false)
-                degradedFrom = initial.servedModel
+                try degrade(to: model)
             case .exhausted(let why):
                 // The request whose failures opened the last breaker is served by the fallback model as
                 // well, instead of being answered with the failure that tripped it.
                 if why == .attemptsExhausted, let model = failover.degradeTo,
                    !failover.targets.contains(where: { registry.isAvailable($0, now: .now()) }) {
-                    logger.warning("degrading to fallback model", metadata: ["route.model": .string(plan.servedModel), "route.degrade_to": .string(model)])
-                    plan = try planner.plan(served: model, requested: initial.requestedModel, routeHeader: initial.routeHeader, stickyID: initial.stickyID, runtime: runtime)
-                    failover = resilience.failoverPlan(plan, policy: runtime.snapshot, allowDegrade: false)
-                    degradedFrom = initial.servedModel
+                    try degrade(to: model)
                     continue
                 }
                 if let lastError { throw lastError }

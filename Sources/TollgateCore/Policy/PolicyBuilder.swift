@@ -30,13 +30,13 @@ struct PolicyBuilder {
             models: models,
             modelOrder: order,
             routers: routers,
+            aliases: aliases,
             teams: teams,
             cache: buildCache(top["cache"]),
             screening: buildScreening(top["screening"]),
             circuitBreaker: buildBreaker(top["circuit_breaker"]),
             retries: buildRetries(top["retries"]),
             audit: buildAudit(top["audit"]))
-        snapshot.aliases = aliases
         for team in teams.values {
             for hash in team.keyHashes {
                 if let other = snapshot.staticKeyTeams[hash], other != team.name {
