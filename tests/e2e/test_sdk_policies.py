@@ -186,7 +186,7 @@ def test_fourth_request_against_rpm_3_is_a_rate_limit_error_with_retry_after(env
     with pytest.raises(openai.RateLimitError) as err:
         c.chat.completions.create(model="gpt-4o-mini", messages=user("four"))
     e = err.value
-    assert e.status_code == 429 and e.code == "rate_limit_exceeded"
+    assert e.status_code == 429 and e.code == "rate_limit_exceeded" and e.type == "requests"
     retry_after = e.response.headers["retry-after"]
     assert retry_after.isdigit() and 1 <= int(retry_after) <= 60
     assert e.response.headers["x-ratelimit-remaining-requests"] == "0"
@@ -664,6 +664,7 @@ def test_a_concurrent_burst_against_tpm_1500_admits_what_its_reservations_fit(en
     assert len(ok) == 2 and len(errors) == 3
     for e in errors:
         assert isinstance(e, openai.RateLimitError) and e.code == "rate_limit_exceeded", e
+        assert e.type == "tokens", "a tokens-per-minute refusal names the limit that refused"
         assert e.response.headers["retry-after"].isdigit()
         assert e.response.headers["x-ratelimit-limit-tokens"] == "1500"
 
