@@ -3,6 +3,8 @@
 # plus context switches per request: a load-independent complement to bench/run.sh's ratios.
 # Usage: [CONNS=16] bench/cpu_per_request.sh [extra `tollgate serve` flags...]   (needs nginx, wrk, linux-perf)
 # A/B a setting by running it twice, e.g. `CONNS=64 bench/cpu_per_request.sh --io-threads 2` and without.
+# MOCK=1 measures the mock provider answering the same POST itself instead (Hummingbird with no upstream
+# hop): the floor any proxy built on it pays per request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product tollgate >/dev/null
@@ -12,7 +14,11 @@ KEYHASH=$(printf '%s' "sk-tg-bench-key-0000000000000000000000" | sha256sum | cut
 sed -e "s|__DIR__|$W|g" -e "s|__STATIC__|18111|g" -e "s|__PROXY__|18112|g" -e "s|__MOCK__|18113|g" bench/nginx.conf.tmpl > "$W/nginx.conf"
 sed -e "s|__STATIC__|18111|g" -e "s|__MOCK__|18113|g" -e "s|__KEYHASH__|$KEYHASH|g" bench/policy.yaml.tmpl > "$W/policy.yaml"
 nginx -c "$W/nginx.conf" -p "$W" -g 'daemon off;' & NP=$!
-LOG_LEVEL=error "$BIN" serve --config "$W/policy.yaml" --port 18114 --data-dir "$W/data" "$@" > "$W/gw.log" 2>&1 & GP=$!
+if [[ "${MOCK:-0}" == 1 ]]; then
+  "$BIN" mock-provider --port 18114 > "$W/gw.log" 2>&1 & GP=$!
+else
+  LOG_LEVEL=error "$BIN" serve --config "$W/policy.yaml" --port 18114 --data-dir "$W/data" "$@" > "$W/gw.log" 2>&1 & GP=$!
+fi
 trap 'kill $GP $NP 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 sleep 1.5
 CONNS="${CONNS:-16}"
